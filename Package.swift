@@ -1,0 +1,159 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every PayFleet target shares: Swift 6 language mode (the tools default),
+/// complete concurrency checking, and the upcoming features the conventions ask for.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "PayFleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "notify-receiver", targets: ["NotifyReceiver"]),
+        .executable(name: "payment-worker", targets: ["PaymentWorker"]),
+        .executable(name: "fulfilment-worker", targets: ["FulfilmentWorker"]),
+        .executable(name: "payfleet", targets: ["PayFleetCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // rabbitmq-c, wrapped; only the AMQP module imports it.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Versioned wire messages shared by every process and documented for other languages.
+        .target(name: "PayFleetMessages"),
+        // Every channel's protocol; knows no AMQP and no SQL.
+        .target(
+            name: "PaymentChannels",
+            dependencies: [
+                "PayFleetMessages",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // PostgreSQL: migrations and the units of work of each role.
+        .target(
+            name: "PayFleetStore",
+            dependencies: [
+                "PayFleetMessages",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")]
+        ),
+        // What every process shares: configuration, logging, metrics, health, consumers, the roles' builders.
+        .target(
+            name: "PayFleetRuntime",
+            dependencies: [
+                "AMQP",
+                "PayFleetMessages",
+                "PayFleetStore",
+                "PaymentChannels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .executableTarget(name: "NotifyReceiver", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(name: "PaymentWorker", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(name: "FulfilmentWorker", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(
+            name: "PayFleetCLI",
+            dependencies: [
+                "PayFleetRuntime", "PayFleetStore", "PayFleetMessages", "AMQP",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Helpers the test targets share: service URLs, skip-or-fail policy, signed fixtures.
+        .target(
+            name: "PayFleetTestSupport",
+            dependencies: [
+                "PayFleetRuntime",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/PayFleetTestSupport"
+        ),
+        .testTarget(
+            name: "PaymentChannelsTests",
+            dependencies: [
+                "PaymentChannels", "PayFleetMessages",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "PayFleetStoreTests", dependencies: ["PayFleetStore"]),
+        .testTarget(
+            name: "PayFleetRuntimeTests",
+            dependencies: [
+                "PayFleetRuntime", "PayFleetTestSupport", "PayFleetMessages",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "PayFleetTestSupport", "PayFleetRuntime", "PayFleetMessages", "AMQP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}
