@@ -1,0 +1,23 @@
+/// The decrypted resource of a `TRANSACTION.*` notification (the fields PayFleet reads).
+struct WeChatPayV3Transaction: Decodable {
+    struct Amount: Decodable {
+        var total: Int64?
+        var currency: String?
+    }
+
+    var mchid: String?
+    var appid: String?
+    var outTradeNo: String?
+    var transactionID: String?
+    var tradeState: String?
+    var successTime: String?
+    var amount: Amount?
+
+    enum CodingKeys: String, CodingKey {
+        case mchid, appid, amount
+        case outTradeNo = "out_trade_no"
+        case transactionID = "transaction_id"
+        case tradeState = "trade_state"
+        case successTime = "success_time"
+    }
+}

@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import PayFleetMessages
+import _CryptoExtras
+
+/// Verifies WeChat Pay API v3 notifications for one merchant and normalises them.
+///
+/// Checks, in order: content type, the four `Wechatpay-*` headers, WeChat Pay's `WECHATPAY/SIGNTEST/`
+/// probe, the timestamp window, the key named by `Wechatpay-Serial`, the RSA-SHA256 signature over
+/// `timestamp\nnonce\nbody\n` (raw body bytes), then decrypts the AES-256-GCM resource with the APIv3 key
+/// and checks `mchid`/`appid`.
+public struct WeChatPayV3Verifier: NotificationVerifier {
+    /// What WeChat Pay puts at the start of `Wechatpay-Signature` when it probes a merchant's verification.
+    public static let probeSignaturePrefix = "WECHATPAY/SIGNTEST/"
+
+    public let merchant: WeChatPayV3Merchant
+    /// How far `Wechatpay-Timestamp` may be from `now`, either way.
+    public let timestampTolerance: Duration
+
+    public var channel: ChannelID { .wechatpay }
+    public var merchantID: String { merchant.id }
+
+    public init(merchant: WeChatPayV3Merchant, timestampTolerance: Duration = .seconds(300)) {
+        self.merchant = merchant
+        self.timestampTolerance = timestampTolerance
+    }
+
+    public func verify(_ request: ChannelRequest, now: Date) throws(ChannelError) -> VerifiedNotification {
+        try normalise(open(request, now: now))
+    }
+
+    /// Verifies the signature and decrypts the resource without interpreting it. Pure: no I/O.
+    public func open(_ request: ChannelRequest, now: Date) throws(ChannelError) -> WeChatPayV3Notification {
+        if let mediaType = request.mediaType, mediaType != "application/json" {
+            throw ChannelError(
+                code: .unsupportedContentType, message: "WeChat Pay notifications are application/json",
+                detail: "content type \(mediaType.prefix(60))")
+        }
+        let timestamp = try requiredHeader(request, "Wechatpay-Timestamp")
+        let nonce = try requiredHeader(request, "Wechatpay-Nonce")
+        let signature = try requiredHeader(request, "Wechatpay-Signature")
+        let serial = try requiredHeader(request, "Wechatpay-Serial")
+
+        if signature.hasPrefix(Self.probeSignaturePrefix) {
+            throw .badSignature(
+                "WeChat Pay signature probe (WECHATPAY/SIGNTEST/): refused by design", probe: true)
+        }
+        try checkTimestamp(timestamp, now: now)
+        guard let key = merchant.verificationKeys[serial] else {
+            throw ChannelError(
+                code: .unknownKey,
+                message: "Wechatpay-Serial names no configured platform certificate or public key",
+                detail: "serial \(serial.prefix(64)), merchant \(merchant.id)")
+        }
+        guard let signatureBytes = Data(base64Encoded: signature) else {
+            throw .badSignature("Wechatpay-Signature is not base64")
+        }
+        var message: [UInt8] = []
+        message.reserveCapacity(request.body.count + timestamp.utf8.count + nonce.utf8.count + 3)
+        message += timestamp.utf8
+        message.append(0x0A)
+        message += nonce.utf8
+        message.append(0x0A)
+        message += request.body
+        message.append(0x0A)
+        let valid = key.isValidSignature(
+            _RSA.Signing.RSASignature(rawRepresentation: signatureBytes), for: SHA256.hash(data: message),
+            padding: .insecurePKCS1v1_5)
+        guard valid else {
+            throw .badSignature(
+                "WeChat Pay signature does not verify", detail: "serial \(serial), body \(request.body.count) bytes")
+        }
+        return try decrypt(request.body)
+    }
+
+    public func successReply() -> ChannelReply {
+        ChannelReply(status: 204, contentType: "application/json", body: "")
+    }
+
+    public func failureReply(status: Int, message: String) -> ChannelReply {
+        channel.failureReply(status: status, message: message)
+    }
+
+    private func requiredHeader(_ request: ChannelRequest, _ name: String) throws(ChannelError) -> String {
+        guard let value = request.header(name), !value.isEmpty else {
+            throw ChannelError(code: .missingHeader, message: "header \(name) is missing")
+        }
+        return value
+    }
+
+    private func checkTimestamp(_ text: String, now: Date) throws(ChannelError) {
+        guard (1...12).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let seconds = Int64(text)
+        else {
+            throw ChannelError(code: .staleTimestamp, message: "Wechatpay-Timestamp is not a Unix time in seconds")
+        }
+        let (whole, attoseconds) = timestampTolerance.components
+        let tolerance = Double(whole) + Double(attoseconds) / 1e18
+        let skew = now.timeIntervalSince1970 - Double(seconds)
+        guard abs(skew) <= tolerance else {
+            throw ChannelError(
+                code: .staleTimestamp,
+                message: "Wechatpay-Timestamp is more than \(whole) s from now; check the clock or a replay",
+                detail: "skew \(Int64(skew.rounded())) s")
+        }
+    }
+
+    private func decrypt(_ body: [UInt8]) throws(ChannelError) -> WeChatPayV3Notification {
+        let envelope: WeChatPayV3Envelope
+        do {
+            envelope = try JSONDecoder().decode(WeChatPayV3Envelope.self, from: Data(body))
+        } catch {
+            throw .malformed("WeChat Pay notification is not the JSON envelope expected")
+        }
+        guard let id = envelope.id, !id.isEmpty else { throw .malformed("notification has no id") }
+        guard let eventType = envelope.eventType else { throw .malformed("notification has no event_type") }
+        guard let resource = envelope.resource else { throw .malformed("notification has no resource") }
+        guard resource.algorithm == "AEAD_AES_256_GCM" else {
+            throw .malformed(
+                "resource algorithm is not AEAD_AES_256_GCM", detail: "algorithm \(resource.algorithm ?? "none")")
+        }
+        guard let ciphertext = resource.ciphertext.flatMap({ Data(base64Encoded: $0) }),
+            ciphertext.count >= 16
+        else {
+            throw .malformed("resource ciphertext is missing or not base64")
+        }
+        guard let nonceText = resource.nonce, let nonce = try? AES.GCM.Nonce(data: Array(nonceText.utf8)) else {
+            throw .malformed("resource nonce is missing or shorter than 12 bytes")
+        }
+        let plaintext: Data
+        do {
+            let box = try AES.GCM.SealedBox(
+                nonce: nonce, ciphertext: ciphertext.dropLast(16), tag: ciphertext.suffix(16))
+            plaintext = try AES.GCM.open(
+                box, using: merchant.apiV3Key, authenticating: Array((resource.associatedData ?? "").utf8))
+        } catch {
+            throw ChannelError(
+                code: .decryptionFailed,
+                message: "resource does not decrypt with merchant \(merchant.id)'s APIv3 key; check the key",
+                detail: "event \(eventType), notification \(id)")
+        }
+        guard let text = String(validating: Array(plaintext), as: UTF8.self) else {
+            throw .malformed("decrypted resource is not UTF-8")
+        }
+        return WeChatPayV3Notification(
+            id: id, createTime: envelope.createTime ?? "", eventType: eventType,
+            resourceType: envelope.resourceType ?? "", summary: envelope.summary,
+            originalType: resource.originalType, plaintext: text)
+    }
+}
