@@ -128,7 +128,14 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
-        .testTarget(name: "PayFleetStoreTests", dependencies: ["PayFleetStore"]),
+        .testTarget(
+            name: "PayFleetStoreTests",
+            dependencies: [
+                "PayFleetStore", "PayFleetMessages",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "PayFleetRuntimeTests",
             dependencies: [

@@ -1,0 +1,42 @@
+import Foundation
+
+/// A payment and its order as stored, for `payfleet status` and tests.
+public struct PaymentRow: Sendable, Equatable {
+    public var paymentNo: String
+    /// `pending`, `paid`, `closed`, `refunded` or `partially_refunded`.
+    public var status: String
+    public var channel: String
+    public var merchant: String
+    public var amountMinor: Int64
+    public var currency: String
+    public var refundedMinor: Int64
+    public var channelTradeNo: String?
+    public var createdAt: Date
+    public var paidAt: Date?
+    public var expiresAt: Date?
+    public var closedAt: Date?
+    public var orderNo: String
+    /// `pending`, `paid`, `closed` or `cancelled`.
+    public var orderStatus: String
+
+    public init(
+        paymentNo: String, status: String, channel: String, merchant: String, amountMinor: Int64, currency: String,
+        refundedMinor: Int64, channelTradeNo: String?, createdAt: Date, paidAt: Date?, expiresAt: Date?,
+        closedAt: Date?, orderNo: String, orderStatus: String
+    ) {
+        self.paymentNo = paymentNo
+        self.status = status
+        self.channel = channel
+        self.merchant = merchant
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.refundedMinor = refundedMinor
+        self.channelTradeNo = channelTradeNo
+        self.createdAt = createdAt
+        self.paidAt = paidAt
+        self.expiresAt = expiresAt
+        self.closedAt = closedAt
+        self.orderNo = orderNo
+        self.orderStatus = orderStatus
+    }
+}

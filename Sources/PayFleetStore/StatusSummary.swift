@@ -1,0 +1,35 @@
+import Foundation
+
+/// What an operator looks at before scaling, from PostgreSQL's side (`payfleet status`).
+public struct StatusSummary: Sendable, Equatable {
+    /// Number of payments per status (`pending`, `paid`, …); statuses with none are absent.
+    public var paymentsByStatus: [String: Int]
+    /// Outbox rows not yet published to payfleet.events.
+    public var outboxUnpublished: Int
+    /// Age in seconds of the oldest unpublished outbox row: the events-worker's lag.
+    public var oldestUnpublishedAgeSeconds: Double?
+    /// Anomalies not yet marked resolved.
+    public var anomalies: Int
+    /// When the oldest still-pending payment was created.
+    public var oldestPendingPaymentCreatedAt: Date?
+    /// Messages waiting in `retries`.
+    public var retries: Int
+    /// Of those, how many are due (run_at in the past): the retry-worker's backlog.
+    public var retriesDue: Int
+    /// Messages parked in `dead_letters`.
+    public var deadLetters: Int
+
+    public init(
+        paymentsByStatus: [String: Int], outboxUnpublished: Int, oldestUnpublishedAgeSeconds: Double?, anomalies: Int,
+        oldestPendingPaymentCreatedAt: Date?, retries: Int, retriesDue: Int, deadLetters: Int
+    ) {
+        self.paymentsByStatus = paymentsByStatus
+        self.outboxUnpublished = outboxUnpublished
+        self.oldestUnpublishedAgeSeconds = oldestUnpublishedAgeSeconds
+        self.anomalies = anomalies
+        self.oldestPendingPaymentCreatedAt = oldestPendingPaymentCreatedAt
+        self.retries = retries
+        self.retriesDue = retriesDue
+        self.deadLetters = deadLetters
+    }
+}
