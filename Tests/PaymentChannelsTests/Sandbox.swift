@@ -26,11 +26,18 @@ enum Sandbox {
     static let merchantAPISerial = "1DA3C6B4E2F7085A9C3D4E5F60718293A4B5C6D7"
     static let alipayPublicKey = path("alipay-public-key-TEST-ONLY.pem")
     static let alipayPrivateKey = path("alipay-private-key-TEST-ONLY.pem")
+    static let alipayPublicCertificate = path("alipay-public-cert-TEST-ONLY.pem")
+    static let weChatV2APIKeyFile = path("wechatpay-v2-api-key-TEST-ONLY.txt")
+    static let baiduPlatformPublicKey = path("baidu-platform-public-key-TEST-ONLY.pem")
+    static let baiduPlatformPrivateKey = path("baidu-platform-private-key-TEST-ONLY.pem")
+    static let stripeEndpointSecretFile = path("stripe-endpoint-secret-TEST-ONLY.txt")
 
     static let mchID = "1900000109"
     static let appID = "wxd678efh567hg6787"
     static let alipayAppID = "2021000000000001"
     static let alipaySellerID = "2088000000000001"
+    static let baiduAppKey = "MMMabc"
+    static let baiduDealID = "470193086"
 
     /// A fixed clock: 2026-11-18T11:06:40Z.
     static let now = Date(timeIntervalSince1970: 1_795_000_000)
@@ -65,5 +72,30 @@ enum Sandbox {
 
     static func alipaySigner() throws -> AlipayNotificationSigner {
         AlipayNotificationSigner(privateKey: try PEMKeys.loadRSAPrivateKey(path: alipayPrivateKey))
+    }
+
+    static func weChatV2Merchant() throws -> WeChatPayV2Merchant {
+        try WeChatPayV2Merchant.load(id: "wx2-main", mchID: mchID, appID: appID, apiKeyFile: weChatV2APIKeyFile)
+    }
+
+    static func weChatV2Signer() throws -> WeChatPayV2NotificationSigner {
+        WeChatPayV2NotificationSigner(apiKey: try weChatV2Merchant().apiKey)
+    }
+
+    static func baiduMerchant() throws -> BaiduMerchant {
+        try BaiduMerchant.load(
+            id: "bd-main", appKey: baiduAppKey, dealID: baiduDealID, platformPublicKeyFiles: [baiduPlatformPublicKey])
+    }
+
+    static func baiduSigner() throws -> BaiduNotificationSigner {
+        BaiduNotificationSigner(platformPrivateKey: try PEMKeys.loadRSAPrivateKey(path: baiduPlatformPrivateKey))
+    }
+
+    static func stripeMerchant() throws -> StripeMerchant {
+        try StripeMerchant.load(id: "stripe-main", endpointSecretFiles: [stripeEndpointSecretFile])
+    }
+
+    static func stripeSigner() throws -> StripeNotificationSigner {
+        StripeNotificationSigner(endpointSecret: try stripeMerchant().endpointSecrets[0])
     }
 }

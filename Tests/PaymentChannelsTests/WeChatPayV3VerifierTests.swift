@@ -323,6 +323,31 @@ struct WeChatPayV3VerifierTests {
         #expect(onlyPublicKey.apiV3Key.bitCount == 256)
     }
 
+    @Test("a SIGNTEST probe stays a quiet probe even when its timestamp is stale and its serial unknown")
+    func probeBeforeOtherChecks() throws {
+        var request = try paid(by: signer)
+        request.headers["wechatpay-signature"] = "WECHATPAY/SIGNTEST/" + request.header("wechatpay-signature")!
+        request.headers["wechatpay-serial"] = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+        let error = expectError(.badSignature, request, now: Sandbox.now.addingTimeInterval(3600))
+        #expect(error?.isProbe == true)
+        #expect(error?.debugDescription.contains("probe") == true)
+        // An ordinary bad signature is not a probe.
+        var forged = try paid(by: signer)
+        forged.headers["wechatpay-signature"] = "AAAA" + forged.header("wechatpay-signature")!.dropFirst(4)
+        #expect(expectError(.badSignature, forged)?.isProbe == false)
+    }
+
+    @Test("every channel's failure reply is in its own format")
+    func failureReplies() {
+        #expect(ChannelID.wechatpayV2.failureReply(status: 400, message: "m").contentType == "application/xml")
+        #expect(ChannelID.baidu.failureReply(status: 400, message: "m").body == #"{"errno":1,"msg":"m","data":{}}"#)
+        #expect(ChannelID.stripe.failureReply(status: 400, message: "m").body == #"{"code":"FAIL","message":"m"}"#)
+        #expect(ChannelID.alipay.failureReply(status: 400, message: "m").body == "fail")
+        for channel in ChannelID.allCases {
+            #expect(channel.failureReply(status: 503, message: "m").status == 503)
+        }
+    }
+
     /// `body` signed with the platform key as WeChat Pay signs notifications.
     func signedRaw(_ body: [UInt8], nonce: String = "fjV1jzRtzc0ZTSSWPKBmXaBaJ7VuEqzQ") throws -> ChannelRequest {
         let key = try PEMKeys.loadRSAPrivateKey(path: Sandbox.platformPrivateKey)

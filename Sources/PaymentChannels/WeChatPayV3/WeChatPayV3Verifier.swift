@@ -41,35 +41,9 @@ public struct WeChatPayV3Verifier: NotificationVerifier {
         let signature = try requiredHeader(request, "Wechatpay-Signature")
         let serial = try requiredHeader(request, "Wechatpay-Serial")
 
-        if signature.hasPrefix(Self.probeSignaturePrefix) {
-            throw .badSignature(
-                "WeChat Pay signature probe (WECHATPAY/SIGNTEST/): refused by design", probe: true)
-        }
-        try checkTimestamp(timestamp, now: now)
-        guard let key = merchant.verificationKeys[serial] else {
-            throw ChannelError(
-                code: .unknownKey,
-                message: "Wechatpay-Serial names no configured platform certificate or public key",
-                detail: "serial \(serial.prefix(64)), merchant \(merchant.id)")
-        }
-        guard let signatureBytes = Data(base64Encoded: signature) else {
-            throw .badSignature("Wechatpay-Signature is not base64")
-        }
-        var message: [UInt8] = []
-        message.reserveCapacity(request.body.count + timestamp.utf8.count + nonce.utf8.count + 3)
-        message += timestamp.utf8
-        message.append(0x0A)
-        message += nonce.utf8
-        message.append(0x0A)
-        message += request.body
-        message.append(0x0A)
-        let valid = key.isValidSignature(
-            _RSA.Signing.RSASignature(rawRepresentation: signatureBytes), for: SHA256.hash(data: message),
-            padding: .insecurePKCS1v1_5)
-        guard valid else {
-            throw .badSignature(
-                "WeChat Pay signature does not verify", detail: "serial \(serial), body \(request.body.count) bytes")
-        }
+        try WeChatPayV3SignatureCheck.verify(
+            timestamp: timestamp, nonce: nonce, signature: signature, serial: serial, body: request.body,
+            keys: merchant.verificationKeys, merchantID: merchant.id, now: now, tolerance: timestampTolerance)
         return try decrypt(request.body)
     }
 
@@ -86,23 +60,6 @@ public struct WeChatPayV3Verifier: NotificationVerifier {
             throw ChannelError(code: .missingHeader, message: "header \(name) is missing")
         }
         return value
-    }
-
-    private func checkTimestamp(_ text: String, now: Date) throws(ChannelError) {
-        guard (1...12).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-            let seconds = Int64(text)
-        else {
-            throw ChannelError(code: .staleTimestamp, message: "Wechatpay-Timestamp is not a Unix time in seconds")
-        }
-        let (whole, attoseconds) = timestampTolerance.components
-        let tolerance = Double(whole) + Double(attoseconds) / 1e18
-        let skew = now.timeIntervalSince1970 - Double(seconds)
-        guard abs(skew) <= tolerance else {
-            throw ChannelError(
-                code: .staleTimestamp,
-                message: "Wechatpay-Timestamp is more than \(whole) s from now; check the clock or a replay",
-                detail: "skew \(Int64(skew.rounded())) s")
-        }
     }
 
     private func decrypt(_ body: [UInt8]) throws(ChannelError) -> WeChatPayV3Notification {
