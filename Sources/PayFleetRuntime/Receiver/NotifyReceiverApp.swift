@@ -1,0 +1,48 @@
+import AMQP
+import Configuration
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// The notify-receiver process: the HTTP server for channels' notifications and the broker
+/// connection it publishes on. No database.
+public enum NotifyReceiverApp {
+    /// Everything the process runs, built from configuration (see ``ReceiverSettings``,
+    /// ``AMQPSettings``, ``MerchantRegistry``, ``ProcessSettings``).
+    public static func build(reader: ConfigReader) async throws -> ServiceGroup {
+        let (logger, registry) = Observability.bootstrap(label: "notify-receiver", reader: reader)
+        let settings = ReceiverSettings(reader: reader)
+        let amqp = try AMQPSettings(reader: reader, connectionName: "notify-receiver")
+        let merchants = try MerchantRegistry(reader: reader, timestampTolerance: settings.timestampTolerance)
+        if merchants.count == 0 {
+            logger.warning("no merchants configured: every notification will be answered 404")
+        }
+        let connection = AMQPConnection(configuration: amqp.configuration, topology: amqp.topology, logger: logger)
+        let publisher = AMQPNotificationPublisher(connection: connection, timeout: amqp.publishTimeout)
+        let app = application(
+            settings: settings, merchants: merchants, publisher: publisher, registry: registry, logger: logger)
+        logger.info(
+            "notify-receiver configured",
+            metadata: [
+                "listen": "\(settings.host):\(settings.port)", "merchants": "\(merchants.count)",
+                "amqp": "\(amqp.configuration.redactedURL)",
+            ])
+        return ProcessSettings(reader: reader, defaultOpsPort: settings.port).serviceGroup([connection, app], logger: logger)
+    }
+
+    /// The HTTP application alone, for tests that drive it with HummingbirdTesting.
+    public static func application(
+        settings: ReceiverSettings, merchants: MerchantRegistry, publisher: any NotificationPublisher,
+        registry: PrometheusCollectorRegistry, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        OpsRoutes.add(to: router, registry: registry, ready: { publisher.unavailableReason })
+        NotifyController(merchants: merchants, publisher: publisher, maxBodyBytes: settings.maxBodyBytes, logger: logger)
+            .addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payfleet-notify-receiver"),
+            logger: logger)
+    }
+}

@@ -1,0 +1,43 @@
+import AMQP
+import Configuration
+import Hummingbird
+import Logging
+import PayFleetStore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The scaffold every consuming role shares: PostgreSQL pool, broker connection, one queue
+/// consumer, and the ops server — as one ServiceGroup.
+enum WorkerProcess {
+    static func build(
+        role: String, queue: String, defaultOpsPort: Int, reader: ConfigReader,
+        handler: @escaping @Sendable (PayFleetStore) -> QueueConsumerService.Handler
+    ) async throws -> ServiceGroup {
+        let (logger, registry) = Observability.bootstrap(label: role, reader: reader)
+        let postgres = try PostgresSettings(reader: reader)
+        let amqp = try AMQPSettings(reader: reader, connectionName: role)
+        let worker = WorkerSettings(reader: reader)
+        let process = ProcessSettings(reader: reader, defaultOpsPort: defaultOpsPort)
+
+        let client = postgres.makeClient(logger: logger)
+        let store = PayFleetStore(client: client, logger: logger)
+        let connection = AMQPConnection(configuration: amqp.configuration, topology: amqp.topology, logger: logger)
+        let consumer = QueueConsumerService(
+            connection: connection, queue: queue, concurrency: worker.concurrency,
+            pauseBeforeRequeue: worker.requeuePause, logger: logger, handler: handler(store))
+
+        let router = Router()
+        OpsRoutes.add(to: router, registry: registry, ready: { connection.isConnected ? nil : "broker not connected" })
+        let ops = Application(
+            router: router,
+            configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),
+            logger: logger)
+        logger.info(
+            "\(role) configured",
+            metadata: [
+                "queue": "\(queue)", "concurrency": "\(worker.concurrency)", "ops": "\(process.opsHost):\(process.opsPort)",
+                "postgres": "\(postgres.redactedURL)", "amqp": "\(amqp.configuration.redactedURL)",
+            ])
+        return process.serviceGroup([client, connection, consumer, ops], logger: logger)
+    }
+}
