@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Configuration
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PayFleetRuntime
+import Synchronization
+
+/// A fleet of real PayFleet processes (the built executables) against the test database
+/// and vhost, for end-to-end tests. Stop it with ``stop()``; killed processes can be
+/// restarted with ``start(_:arguments:)``.
+public final class TestFleet: Sendable {
+    public enum Role: String, Sendable, CaseIterable {
+        case receiver = "notify-receiver"
+        case paymentWorker = "payment-worker"
+        case fulfilmentWorker = "fulfilment-worker"
+    }
+
+    public let directory: URL
+    public let receiverPort: Int
+    public let environment: [String: String]
+    public let notifier: SandboxNotifier
+    private let processes = Mutex<[Role: (FleetProcess, Int)]>([:])
+
+    /// Migrates the test database, then starts `roles` and waits until each is ready.
+    public static func start(_ roles: [Role] = Role.allCases) async throws -> TestFleet {
+        let fleet = try await TestFleet()
+        try await fleet.runCLI(["migrate"])
+        for role in roles { try await fleet.start(role) }
+        return fleet
+    }
+
+    private init() async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("payfleet-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        receiverPort = try FreePort.pick()
+        let root = TestServices.repositoryRoot.path
+        environment = [
+            "PAYFLEET_CONFIG": "\(root)/config/sandbox/payfleet.sandbox.yaml",
+            "PAYFLEET_POSTGRES_URL": try TestServices.requirePostgresURL(),
+            "PAYFLEET_AMQP_URL": try TestServices.requireAMQPURL(),
+            "PAYFLEET_RECEIVER_PORT": "\(receiverPort)",
+            "PAYFLEET_SHUTDOWN_GRACE_SECONDS": "10",
+            "PAYFLEET_WORKER_REQUEUE_PAUSE_MS": "200",
+        ]
+        // Key paths in the sandbox config are relative to the repository root.
+        _ = FileManager.default.changeCurrentDirectoryPath(root)
+        let reader = try await ConfigReader.payfleet(environment: environment)
+        notifier = SandboxNotifier(reader: reader, receiverURL: "http://127.0.0.1:\(receiverPort)")
+    }
+
+    /// Starts (or restarts) `role` and waits for its `/health/ready`.
+    @discardableResult
+    public func start(_ role: Role, arguments: [String] = []) async throws -> FleetProcess {
+        let port = role == .receiver ? receiverPort : try FreePort.pick()
+        let args = role == .receiver ? arguments : arguments + ["--ops-port", "\(port)"]
+        let process = try FleetProcess(role.rawValue, arguments: args, environment: environment, logDirectory: directory)
+        processes.withLock { $0[role] = (process, port) }
+        try await waitReady(role, timeout: .seconds(30))
+        return process
+    }
+
+    public func process(_ role: Role) -> FleetProcess? { processes.withLock { $0[role]?.0 } }
+
+    /// Polls `/health/ready` until it answers 200.
+    public func waitReady(_ role: Role, timeout: Duration) async throws {
+        guard let (process, port) = processes.withLock({ $0[role] }) else { return }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !process.isRunning {
+                throw TestServicesError("\(role.rawValue) exited at start-up:\n\(process.output.suffix(4000))")
+            }
+            if (try? await Self.httpStatus("http://127.0.0.1:\(port)/health/ready")) == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestServicesError("\(role.rawValue) not ready after \(timeout):\n\(process.output.suffix(4000))")
+    }
+
+    public static func httpStatus(_ url: String) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
+        return Int(response.status.code)
+    }
+
+    /// Runs `payfleet ARGS` with the fleet's environment; throws with its output on failure.
+    @discardableResult
+    public func runCLI(_ arguments: [String]) async throws -> String {
+        let process = try FleetProcess("payfleet", arguments: arguments, environment: environment, logDirectory: directory)
+        let status = await process.terminate(timeout: .seconds(60), signal: false)
+        guard status == 0 else {
+            throw TestServicesError("payfleet \(arguments.joined(separator: " ")) failed (\(status)):\n\(process.output)")
+        }
+        return process.output
+    }
+
+    /// SIGTERM every process and wait for them.
+    public func stop() async {
+        let all = processes.withLock { state in
+            defer { state.removeAll() }
+            return state.values.map(\.0)
+        }
+        for process in all { await process.terminate() }
+    }
+
+    /// Logs of every process, for a failing test's report.
+    public var logs: String {
+        processes.withLock { $0.values.map { "== \($0.0.name)\n\($0.0.output.suffix(3000))" }.joined(separator: "\n") }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
+public enum FreePort {
+    public static func pick() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestServicesError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestServicesError("bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
