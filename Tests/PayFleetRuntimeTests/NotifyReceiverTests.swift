@@ -97,6 +97,36 @@ struct NotifyReceiverTests {
         #expect(try PayFleetJSON.decode(PaymentNotification.self, from: messages[0].body).amountMinor == 8888)
     }
 
+    @Test(arguments: [
+        (ChannelID.wechatpayV2, 200, "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"),
+        (ChannelID.baidu, 200, #"{"errno":0,"msg":"success","data":{"isConsumed":2}}"#),
+        (ChannelID.stripe, 200, #"{"received":true}"#),
+    ])
+    func everyConfiguredChannelIsVerifiedPublishedAndAnsweredInItsOwnFormat(
+        channel: ChannelID, status: Int, body: String
+    ) async throws {
+        let publisher = RecordingPublisher()
+        try await Self.withReceiver(publisher: publisher) { client, sandbox in
+            let notification = try sandbox.paymentSucceeded(
+                channel: channel, merchant: "demo", payment: .init(paymentNo: "PX\(channel.rawValue.count)", amountMinor: 4321))
+            let reply = try await Self.execute(client, notification)
+            #expect(reply.status == status)
+            #expect(reply.body == body)
+
+            var tampered = notification
+            tampered.body = Array(String(decoding: notification.body, as: UTF8.self)
+                .replacingOccurrences(of: "4321", with: "4322").utf8)
+            #expect(try await Self.execute(client, tampered).status >= 400)
+        }
+        let messages = publisher.messages
+        try #require(messages.count == 1)
+        #expect(messages[0].routingKey == "payment.succeeded.\(channel.rawValue)")
+        let published = try PayFleetJSON.decode(PaymentNotification.self, from: messages[0].body)
+        #expect(published.amountMinor == 4321)
+        #expect(published.currency == "CNY")
+        #expect(published.channel == channel)
+    }
+
     @Test func theBrokerNotConfirmingMeansTheChannelsFailureReplySoItRetries() async throws {
         let publisher = RecordingPublisher(failure: "broker not connected")
         try await Self.withReceiver(publisher: publisher) { client, sandbox in

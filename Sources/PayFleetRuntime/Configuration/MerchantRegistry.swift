@@ -12,7 +12,12 @@ import PaymentChannels
 /// - wechatpay (API v3): `mch_id`, `app_id`, `apiv3_key_file`, `platform_certificates`
 ///   (X.509 PEM files; the serial is read from each), `public_keys` (`PUB_KEY_ID_…=path.pem`
 ///   entries for the WeChat Pay public-key mode). Both key kinds may be live at once.
-/// - alipay: `app_id`, `seller_id` (optional), `public_key_files` (several during rotation).
+/// - alipay: `app_id`, `seller_id` (optional), `public_key_files` (several during rotation)
+///   and/or `public_cert_files` (certificate mode: the key is read from each Alipay
+///   public-key certificate).
+/// - wechatpay_v2 (path `/notify/wechatpay-v2/<merchant>`): `mch_id`, `app_id`, `api_key_file`.
+/// - baidu: `app_key`, `deal_id`, `platform_public_key_files`.
+/// - stripe: `endpoint_secret_files` (several during secret rotation).
 ///
 /// Relative paths resolve against the working directory. A missing or unreadable key file is
 /// a start-up error that names the file.
@@ -32,7 +37,56 @@ public struct MerchantRegistry: Sendable {
         for id in reader.stringArray(forKey: "channels.alipay.merchants", default: []) {
             verifiers.append(AlipayVerifier(merchant: try Self.alipayMerchant(reader: reader, id: id)))
         }
+        for id in reader.stringArray(forKey: "channels.wechatpay_v2.merchants", default: []) {
+            verifiers.append(WeChatPayV2Verifier(merchant: try Self.wechatPayV2Merchant(reader: reader, id: id)))
+        }
+        for id in reader.stringArray(forKey: "channels.baidu.merchants", default: []) {
+            verifiers.append(BaiduVerifier(merchant: try Self.baiduMerchant(reader: reader, id: id)))
+        }
+        for id in reader.stringArray(forKey: "channels.stripe.merchants", default: []) {
+            verifiers.append(
+                StripeVerifier(merchant: try Self.stripeMerchant(reader: reader, id: id), timestampTolerance: timestampTolerance))
+        }
         self.init(verifiers: verifiers)
+    }
+
+    /// WeChat Pay v2 merchant `id`, from `channels.wechatpay_v2.<id>.*`.
+    public static func wechatPayV2Merchant(reader: ConfigReader, id: String) throws -> WeChatPayV2Merchant {
+        let m = reader.scoped(to: ConfigKey(["channels", "wechatpay_v2", id]))
+        return try loading("wechatpay-v2", id) {
+            try WeChatPayV2Merchant.load(
+                id: id, mchID: try m.requiredSetting("mch_id"), appID: try m.requiredSetting("app_id"),
+                apiKeyFile: try m.requiredSetting("api_key_file"))
+        }
+    }
+
+    /// Baidu merchant `id`, from `channels.baidu.<id>.*`.
+    public static func baiduMerchant(reader: ConfigReader, id: String) throws -> BaiduMerchant {
+        let m = reader.scoped(to: ConfigKey(["channels", "baidu", id]))
+        return try loading("baidu", id) {
+            try BaiduMerchant.load(
+                id: id, appKey: try m.requiredSetting("app_key"), dealID: try m.requiredSetting("deal_id"),
+                platformPublicKeyFiles: m.stringArray(forKey: "platform_public_key_files", default: []))
+        }
+    }
+
+    /// Stripe account `id`, from `channels.stripe.<id>.*`.
+    public static func stripeMerchant(reader: ConfigReader, id: String) throws -> StripeMerchant {
+        let m = reader.scoped(to: ConfigKey(["channels", "stripe", id]))
+        return try loading("stripe", id) {
+            try StripeMerchant.load(id: id, endpointSecretFiles: m.stringArray(forKey: "endpoint_secret_files", default: []))
+        }
+    }
+
+    /// Runs a merchant's loader, naming the channel and merchant in any error.
+    static func loading<M>(_ channel: String, _ id: String, _ load: () throws -> M) throws -> M {
+        do {
+            return try load()
+        } catch let error as ChannelError {
+            throw PayFleetError(.invalidSetting, "\(channel) merchant \(id): \(error.description)")
+        } catch let error as PayFleetError {
+            throw PayFleetError(error.code, "\(channel) merchant \(id): \(error.description)")
+        }
     }
 
     /// WeChat Pay merchant `id`, keys loaded from `channels.wechatpay.<id>.*`.
@@ -68,7 +122,8 @@ public struct MerchantRegistry: Sendable {
                 id: id,
                 appID: try m.requiredSetting("app_id"),
                 sellerID: m.string(forKey: "seller_id"),
-                publicKeyFiles: m.stringArray(forKey: "public_key_files", default: []))
+                publicKeyFiles: m.stringArray(forKey: "public_key_files", default: []),
+                alipayPublicCertFiles: m.stringArray(forKey: "public_cert_files", default: []))
         } catch let error as ChannelError {
             throw PayFleetError(.invalidSetting, "alipay merchant \(id): \(error.description)")
         } catch let error as PayFleetError {

@@ -12,8 +12,9 @@ import PaymentChannels
 ///
 /// Keys: `sandbox.receiver_url` (default http://127.0.0.1:8080),
 /// `sandbox.wechatpay.platform_private_key`, `sandbox.wechatpay.platform_certificate`
-/// (the serial the notification names), `sandbox.alipay.private_key`; the merchant's ids and
-/// APIv3 key come from its `channels.<channel>.<merchant>` settings.
+/// (the serial the notification names), `sandbox.alipay.private_key`,
+/// `sandbox.baidu.platform_private_key`; the merchant's ids, API keys and Stripe endpoint
+/// secret come from its `channels.<channel>.<merchant>` settings.
 public struct SandboxNotifier: Sendable {
     /// A notification ready to post: where, which headers, which bytes.
     public struct SignedNotification: Sendable {
@@ -92,8 +93,29 @@ public struct SandboxNotifier: Sendable {
                 totalAmount: payment.amountMinor, notifyID: payment.notificationID, gmtPayment: payment.paidAt)
             return SignedNotification(
                 path: path, headers: ["Content-Type": AlipayNotificationSigner.contentType], body: body)
-        default:
-            throw PayFleetError(.invalidSetting, "the sandbox does not play \(channel.rawValue) yet")
+        case .wechatpayV2:
+            let m = try MerchantRegistry.wechatPayV2Merchant(reader: reader, id: merchant)
+            let body = WeChatPayV2NotificationSigner(apiKey: m.apiKey).signPaymentSuccess(
+                appID: m.appID, mchID: m.mchID, outTradeNo: payment.paymentNo, transactionID: payment.channelTradeNo,
+                totalFee: payment.amountMinor, timeEnd: payment.paidAt)
+            return SignedNotification(
+                path: path, headers: ["Content-Type": WeChatPayV2NotificationSigner.contentType], body: body)
+        case .baidu:
+            let m = try MerchantRegistry.baiduMerchant(reader: reader, id: merchant)
+            let key = try PEMKeys.loadRSAPrivateKey(path: try reader.requiredSetting("sandbox.baidu.platform_private_key"))
+            let body = BaiduNotificationSigner(platformPrivateKey: key).signedBody(
+                params: BaiduNotificationSigner.paymentParameters(
+                    dealID: m.dealID, orderID: payment.channelTradeNo, tpOrderID: payment.paymentNo,
+                    totalMoney: payment.amountMinor, payTime: payment.paidAt))
+            return SignedNotification(path: path, headers: ["Content-Type": BaiduNotificationSigner.contentType], body: body)
+        case .stripe:
+            let m = try MerchantRegistry.stripeMerchant(reader: reader, id: merchant)
+            let event = StripeNotificationSigner.paymentIntentEvent(
+                eventID: "evt_\(payment.notificationID)", paymentIntentID: "pi_\(payment.channelTradeNo)",
+                outTradeNo: payment.paymentNo, amount: payment.amountMinor, currency: payment.currency.lowercased(),
+                created: payment.paidAt)
+            let signed = StripeNotificationSigner(endpointSecret: m.endpointSecrets[0]).sign(body: event, timestamp: signedAt)
+            return SignedNotification(path: path, headers: signed.headers, body: signed.body)
         }
     }
 
