@@ -151,3 +151,28 @@ public struct PaymentAnomaly: Codable, Sendable, Equatable {
         case notifiedCurrency = "notified_currency"
     }
 }
+
+/// Event `payment.closed`: the payment was closed unpaid (by the channel or on expiry) and
+/// its stock reservation released.
+public struct PaymentClosed: Codable, Sendable, Equatable {
+    public var orderNo: String
+    public var paymentNo: String
+    public var channel: ChannelID
+    public var closedAt: Date
+
+    public init(orderNo: String, paymentNo: String, channel: ChannelID, closedAt: Date) {
+        self.orderNo = orderNo
+        self.paymentNo = paymentNo
+        self.channel = channel
+        self.closedAt = closedAt
+    }
+
+    public var messageID: String { "payment.closed:\(paymentNo)" }
+
+    enum CodingKeys: String, CodingKey {
+        case channel
+        case orderNo = "order_no"
+        case paymentNo = "payment_no"
+        case closedAt = "closed_at"
+    }
+}

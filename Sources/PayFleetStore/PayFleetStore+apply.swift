@@ -179,7 +179,7 @@ extension PayFleetStore {
         try await connection.query(
             "UPDATE orders SET status = 'closed' WHERE id = \(payment.orderID) AND status = 'pending'", logger: logger)
         try await releaseReservation(orderID: payment.orderID, on: connection)
-        let event = PaymentClosedPayload(
+        let event = PaymentClosed(
             orderNo: payment.orderNo, paymentNo: notification.paymentNo, channel: notification.channel,
             closedAt: notification.occurredAt)
         try await Self.writeOutbox(
