@@ -119,6 +119,102 @@ struct FleetFailureTests {
     }
 }
 
+extension FleetFailureTests {
+    /// Stops the shared database, so it runs only when tests run one at a time (scripts/test, CI).
+    @Test(.enabled(if: TestServices.brokerRestartEnabled))
+    func databaseDownMeansTheNotificationWaitsInTheQueueAndSettlesOnceItIsBack() async throws {
+        let fleet = try await TestFleet.start()
+        var databaseStopped = false
+        do {
+            let paymentNo = "PGD\(Fixture.unique())"
+            try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 1234)
+            let notification = try fleet.notifier.paymentSucceeded(
+                channel: .wechatpay, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: 1234))
+
+            try Services.run("stop", "postgres")
+            databaseStopped = true
+            // The receiver needs no database: the notification is accepted and waits in RabbitMQ
+            // while the fulfilment-worker's unit of work fails and the message is requeued.
+            #expect(try await fleet.notifier.post(notification).status == 204)
+            try await Task.sleep(for: .seconds(2))
+            #expect(fleet.process(.fulfilmentWorker)?.isRunning == true)
+
+            try Services.run("start", "postgres")
+            databaseStopped = false
+            try await Fixture.waitFor("payment \(paymentNo) paid after the database came back", fleet, timeout: .seconds(60)) { db in
+                try await Fixture.paymentStatus(db, paymentNo) == "paid"
+            }
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await TestDatabase.scalar(db, "SELECT count(*) FROM outbox WHERE message_id = \("order.paid:ORD-" + paymentNo)")
+                        == 1)
+            }
+        } catch {
+            if databaseStopped { try? Services.run("start", "postgres") }
+            Issue.record("fleet logs:\n\(fleet.logs)")
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
+
+    @Test func sigtermStopsTheWorkerGracefullyAndNothingIsLostOrDoubled() async throws {
+        let fleet = try await TestFleet.start([.receiver, .paymentWorker])
+        try await fleet.start(.fulfilmentWorker, arguments: ["--concurrency", "8"])
+        do {
+            let run = Fixture.unique()
+            let count = 300
+            let sku = "SKU-TERM-\(run)"
+            try await fleet.runCLI(["stock", "set", "--sku", sku, "--on-hand", "\(count)"])
+            let paymentNos = (0..<count).map { "T\(run)N\($0)" }
+            try await JobPublisher.publishCreatePayments(paymentNos: paymentNos, sku: sku, amount: 250)
+            try await Fixture.waitFor("\(count) pending payments", fleet, timeout: .seconds(120)) { db in
+                try await TestDatabase.scalar(
+                    db, "SELECT count(*) FROM payments WHERE payment_no LIKE \("T\(run)N%") AND status = 'pending'") == count
+            }
+            let stopper = Task { () -> Int32? in
+                try await Fixture.waitFor("some payments settled", fleet, timeout: .seconds(120)) { db in
+                    try await TestDatabase.scalar(
+                        db, "SELECT count(*) FROM payments WHERE payment_no LIKE \("T\(run)N%") AND status = 'paid'") >= 50
+                }
+                let status = await fleet.process(.fulfilmentWorker)?.terminate(timeout: .seconds(20))
+                try await fleet.start(.fulfilmentWorker, arguments: ["--concurrency", "8"])
+                return status
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, paymentNo) in paymentNos.enumerated() {
+                    if index >= 16 { try await group.next() }
+                    group.addTask {
+                        let notification = try fleet.notifier.paymentSucceeded(
+                            channel: .wechatpay, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: 250))
+                        _ = try await fleet.notifier.post(notification)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // SIGTERM: stop consuming, finish and ack in-flight work, exit 0 within the grace period.
+            let exitStatus = try await stopper.value
+            #expect(exitStatus == 0)
+            try await Fixture.waitFor("all \(count) payments paid", fleet, timeout: .seconds(120)) { db in
+                try await TestDatabase.scalar(
+                    db, "SELECT count(*) FROM payments WHERE payment_no LIKE \("T\(run)N%") AND status = 'paid'") == count
+            }
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await TestDatabase.scalar(
+                        db, "SELECT count(*) FROM outbox WHERE message_id LIKE \("order.paid:ORD-T\(run)N%")") == count)
+                #expect(
+                    try await TestDatabase.scalar(db, "SELECT count(*) FROM anomalies WHERE payment_no LIKE \("T\(run)N%")") == 0)
+            }
+        } catch {
+            Issue.record("fleet logs:\n\(fleet.logs)")
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
+}
+
 /// `scripts/services` from the tests, to stop and start the broker.
 enum Services {
     static func run(_ arguments: String...) throws {
