@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "payment-worker", targets: ["PaymentWorker"]),
         .executable(name: "fulfilment-worker", targets: ["FulfilmentWorker"]),
         .executable(name: "payfleet", targets: ["PayFleetCLI"]),
+        .executable(name: "channel-sandbox", targets: ["ChannelSandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -95,11 +96,34 @@ let package = Package(
         .executableTarget(name: "NotifyReceiver", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "PaymentWorker", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "FulfilmentWorker", dependencies: ["PayFleetRuntime"]),
+        // The local stand-in for every channel: their APIs and their notification senders.
+        .target(
+            name: "PayFleetSandbox",
+            dependencies: [
+                "PaymentChannels", "PayFleetMessages",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "ChannelSandbox",
+            dependencies: ["PayFleetSandbox", .product(name: "Configuration", package: "swift-configuration")]
+        ),
         .executableTarget(
             name: "PayFleetCLI",
             dependencies: [
                 "PayFleetRuntime", "PayFleetStore", "PayFleetMessages", "AMQP",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -148,6 +172,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PayFleetSandboxTests",
+            dependencies: [
+                "PayFleetSandbox", "PaymentChannels", "PayFleetMessages",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -7,7 +7,7 @@ mkdir -p "$FLEET_DIR"
 # http_ready PORT: true when GET /health/ready on 127.0.0.1:PORT answers 200 (bash only; no curl needed).
 http_ready() {
     local reply
-    reply=$(exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 && head -c 12 <&3) 2>/dev/null || return 1
+    reply=$(exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 && head -c 12 <&3) 2>/dev/null || return 1
     [[ "$reply" == "HTTP/1.1 200" ]]
 }
 

@@ -1,0 +1,414 @@
+import Crypto
+import Foundation
+import Hummingbird
+import PaymentChannels
+import _CryptoExtras
+
+/// The Alipay open platform gateway played locally (`POST /gateway.do`): `alipay.trade.create`, `precreate`,
+/// `query`, `close`, `refund` and `fastpay.refund.query`. Requests must carry an RSA2 `sign` by the app key (over
+/// every parameter but `sign`, as `rsaCheckV2`); replies are `{"<method>_response":{…},"sign":"…"}` signed over
+/// the member's exact text with the Alipay key; a refused signature is an unsigned `error_response` with
+/// `sub_code` `isv.invalid-signature`, as the gateway answers.
+struct AlipaySandbox: SandboxChannel {
+    static let methods = [
+        "alipay.trade.create", "alipay.trade.precreate", "alipay.trade.query", "alipay.trade.close",
+        "alipay.trade.refund", "alipay.trade.fastpay.refund.query",
+    ]
+
+    let settings: SandboxSettings.Alipay
+    let ledger: SandboxLedger
+    let faults: FaultInjector
+    let dispatcher: NotificationDispatcher
+    let notifyBaseURL: String
+    let dropHold: Duration
+
+    var name: String { "alipay" }
+    var faultEndpoints: [String] { Self.methods + ["alipay.notify"] }
+
+    /// A method response's member before signing: `code` `10000` for success, else a business error.
+    struct Member {
+        var object: [String: Any]
+
+        static func success(_ fields: [String: Any]) -> Member {
+            Member(object: fields.merging(["code": "10000", "msg": "Success"]) { a, _ in a })
+        }
+
+        static func failure(_ subCode: String, _ subMessage: String, code: String = "40004") -> Member {
+            let messages = ["40004": "Business Failed", "40002": "Invalid Arguments", "20000": "Service Currently Unavailable"]
+            return Member(
+                object: ["code": code, "msg": messages[code] ?? "Failed", "sub_code": subCode, "sub_msg": subMessage])
+        }
+    }
+
+    struct Call {
+        var merchant: SandboxSettings.AlipayMerchant
+        var method: String
+        var parameters: [String: String]
+        var biz: [String: Any]
+    }
+
+    // MARK: Gateway
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/gateway.do") { request, _ in
+            try await handle(request).response
+        }
+    }
+
+    private func handle(_ request: Request) async throws -> SandboxReply {
+        let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+        var parameters: [String: String] = [:]
+        do {
+            for pair in try FormCodec.decode(Array((request.uri.query ?? "").utf8)) + FormCodec.decode(body) {
+                parameters[pair.key] = pair.value
+            }
+        } catch {
+            return errorResponse("40002", "isv.invalid-parameter", "参数无效：请求不是合法的表单编码")
+        }
+        let method = parameters["method"] ?? ""
+        guard Self.methods.contains(method) else {
+            return errorResponse("40002", "isv.invalid-method", "不存在的方法名")
+        }
+        guard let appID = parameters["app_id"], let merchant = settings.merchant(appID: appID) else {
+            return errorResponse("40002", "isv.invalid-app-id", "无效的AppID参数")
+        }
+        guard let sign = parameters["sign"], !sign.isEmpty else {
+            return errorResponse("40001", "isv.missing-signature", "缺少签名参数")
+        }
+        guard parameters["sign_type"] == "RSA2" else {
+            return errorResponse("40002", "isv.invalid-signature-type", "无效的签名类型")
+        }
+        var signed = parameters
+        signed["sign"] = nil
+        let content = Array(AlipayRequestSigner.signContent(signed).utf8)
+        guard let signature = Data(base64Encoded: sign.replacingOccurrences(of: " ", with: "+")),
+            settings.appPublicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: content),
+                padding: .insecurePKCS1v1_5)
+        else {
+            return errorResponse(
+                "40002", "isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
+        }
+        let fault = faults.take(method)
+        if fault?.mode == .error5xx {
+            return respond(method, .failure("ACQ.SYSTEM_ERROR", "系统错误", code: "20000"), tampered: false)
+        }
+        guard let biz = SandboxJSON.decode(Array((parameters["biz_content"] ?? "").utf8)) else {
+            return respond(method, .failure("isv.invalid-parameter", "biz_content 不是合法的JSON", code: "40002"), tampered: false)
+        }
+        let call = Call(merchant: merchant, method: method, parameters: parameters, biz: biz)
+        let member: Member
+        switch method {
+        case "alipay.trade.create", "alipay.trade.precreate": member = create(call)
+        case "alipay.trade.query": member = query(call)
+        case "alipay.trade.close": member = close(call)
+        case "alipay.trade.refund": member = refund(call)
+        default: member = queryRefund(call)
+        }
+        return await respond(method, member, tampered: fault?.mode == .tamper).applying(fault, dropHold: dropHold)
+    }
+
+    /// `{"<method>_response":<member>,"sign":"…"}`, the sign over the member's exact bytes.
+    func respond(_ method: String, _ member: Member, tampered: Bool) -> SandboxReply {
+        let text = SandboxJSON.encode(member.object)
+        var sign = rsaSign(text)
+        if tampered { sign = SandboxIDs.tamper(sign) }
+        let body =
+            Array("{\"\(AlipayResponseExtractor.responseKey(method: method))\":".utf8) + text
+            + Array(",\"sign\":\"\(sign)\"}".utf8)
+        return SandboxReply(status: 200, headers: [("Content-Type", "text/html;charset=utf-8")], body: body)
+    }
+
+    private func errorResponse(_ code: String, _ subCode: String, _ subMessage: String) -> SandboxReply {
+        let member = Member.failure(subCode, subMessage, code: code)
+        let body = Array("{\"error_response\":".utf8) + SandboxJSON.encode(member.object) + Array("}".utf8)
+        return SandboxReply(status: 200, headers: [("Content-Type", "text/html;charset=utf-8")], body: body)
+    }
+
+    private func rsaSign(_ content: [UInt8]) -> String {
+        do {
+            return try settings.alipayPrivateKey.signature(for: SHA256.hash(data: content), padding: .insecurePKCS1v1_5)
+                .rawRepresentation.base64EncodedString()
+        } catch {
+            preconditionFailure("RSA signing failed: \(error)")
+        }
+    }
+
+    // MARK: Methods
+
+    private func key(_ call: Call, _ outTradeNo: String) -> SandboxPaymentKey {
+        SandboxPaymentKey(channel: name, account: call.merchant.appID, outTradeNo: outTradeNo)
+    }
+
+    func create(_ call: Call) -> Member {
+        guard let outTradeNo = SandboxJSON.string(call.biz, "out_trade_no"), !outTradeNo.isEmpty,
+            let amountText = SandboxJSON.string(call.biz, "total_amount"),
+            let amount = try? Money.parseDecimal(amountText), amount > 0,
+            let subject = SandboxJSON.string(call.biz, "subject"), !subject.isEmpty
+        else {
+            return .failure("ACQ.INVALID_PARAMETER", "参数无效：out_trade_no、total_amount 或 subject")
+        }
+        let buyer = SandboxJSON.string(call.biz, "buyer_id") ?? SandboxJSON.string(call.biz, "buyer_open_id")
+        let precreate = call.method == "alipay.trade.precreate"
+        if !precreate, buyer?.isEmpty ?? true {
+            return .failure("ACQ.INVALID_PARAMETER", "参数无效：缺少 buyer_id 或 buyer_open_id")
+        }
+        let notifyURL = call.parameters["notify_url"] ?? "\(notifyBaseURL)/notify/alipay/\(call.merchant.id)"
+        return ledger.update(key(call, outTradeNo)) { payment -> Member in
+            if let existing = payment {
+                switch existing.status {
+                case .paid: return .failure("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
+                case .closed: return .failure("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
+                case .unpaid: break
+                }
+                guard existing.amountMinor == amount else { return .failure("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改") }
+            } else {
+                payment = SandboxPayment(
+                    key: key(call, outTradeNo), merchantID: call.merchant.id, appID: call.merchant.appID,
+                    tradeNo: WeChatTime.chinaStandard(Date()).filter(\.isNumber).prefix(8) + "22001" + SandboxIDs.digits(15),
+                    credential: precreate ? "https://qr.alipay.com/bax0" + SandboxIDs.token(20) : nil,
+                    tradeType: call.method, amountMinor: amount, currency: "CNY", subject: subject,
+                    attach: SandboxJSON.string(call.biz, "passback_params"), payer: buyer, notifyURL: notifyURL,
+                    status: .unpaid, createdAt: Date())
+            }
+            var fields: [String: Any] = ["out_trade_no": outTradeNo, "trade_no": payment!.tradeNo]
+            if precreate { fields["qr_code"] = payment!.credential ?? "" }
+            return .success(fields)
+        }
+    }
+
+    func query(_ call: Call) -> Member {
+        guard let outTradeNo = SandboxJSON.string(call.biz, "out_trade_no"),
+            let payment = ledger.payment(key(call, outTradeNo))
+        else {
+            return .failure("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        }
+        var fields: [String: Any] = [
+            "out_trade_no": outTradeNo, "trade_no": payment.tradeNo, "trade_status": tradeStatus(payment),
+            "total_amount": Money.formatDecimal(payment.amountMinor), "buyer_logon_id": "sandbox***@example.com",
+            "buyer_user_id": payment.payer ?? "2088102177846875",
+        ]
+        if let paidAt = payment.paidAt {
+            fields["buyer_pay_amount"] = Money.formatDecimal(payment.amountMinor)
+            fields["send_pay_date"] = WeChatTime.chinaStandard(paidAt)
+        } else {
+            fields["buyer_pay_amount"] = "0.00"
+        }
+        return .success(fields)
+    }
+
+    func close(_ call: Call) -> Member {
+        guard let outTradeNo = SandboxJSON.string(call.biz, "out_trade_no") else {
+            return .failure("ACQ.INVALID_PARAMETER", "参数无效：缺少 out_trade_no")
+        }
+        return ledger.update(key(call, outTradeNo)) { payment -> Member in
+            guard payment != nil else { return .failure("ACQ.TRADE_NOT_EXIST", "交易不存在") }
+            guard payment!.paidAt == nil else { return .failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法") }
+            if payment!.status == .unpaid {
+                payment!.status = .closed
+                payment!.closedAt = Date()
+            }
+            return .success(["out_trade_no": outTradeNo, "trade_no": payment!.tradeNo])
+        }
+    }
+
+    func refund(_ call: Call) -> Member {
+        guard let outTradeNo = SandboxJSON.string(call.biz, "out_trade_no"),
+            let amountText = SandboxJSON.string(call.biz, "refund_amount"),
+            let amount = try? Money.parseDecimal(amountText), amount > 0
+        else {
+            return .failure("ACQ.INVALID_PARAMETER", "参数无效：out_trade_no 或 refund_amount")
+        }
+        let requestNo = SandboxJSON.string(call.biz, "out_request_no") ?? outTradeNo
+        return ledger.update(key(call, outTradeNo)) { payment -> Member in
+            guard payment != nil else { return .failure("ACQ.TRADE_NOT_EXIST", "交易不存在") }
+            var fundChange = "N"
+            if let existing = payment!.refunds.first(where: { $0.outRefundNo == requestNo }) {
+                guard existing.amountMinor == amount else {
+                    return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额与原退款请求不一致")
+                }
+            } else {
+                guard payment!.paidAt != nil, payment!.refundedMinor < payment!.amountMinor else {
+                    return .failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+                }
+                guard payment!.refundedMinor + amount <= payment!.amountMinor else {
+                    return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
+                }
+                let now = Date()
+                payment!.refunds.append(
+                    SandboxRefund(
+                        outRefundNo: requestNo, refundID: requestNo, amountMinor: amount,
+                        reason: SandboxJSON.string(call.biz, "refund_reason"), notifyURL: nil, status: .success,
+                        createdAt: now, succeededAt: now))
+                if payment!.refundedMinor == payment!.amountMinor {
+                    payment!.status = .closed
+                    payment!.closedAt = now
+                }
+                fundChange = "Y"
+            }
+            return .success([
+                "out_trade_no": outTradeNo, "trade_no": payment!.tradeNo, "buyer_logon_id": "sandbox***@example.com",
+                "fund_change": fundChange, "refund_fee": Money.formatDecimal(payment!.refundedMinor),
+                "gmt_refund_pay": WeChatTime.chinaStandard(Date()), "buyer_user_id": payment!.payer ?? "2088102177846875",
+            ])
+        }
+    }
+
+    func queryRefund(_ call: Call) -> Member {
+        guard let outTradeNo = SandboxJSON.string(call.biz, "out_trade_no"),
+            let requestNo = SandboxJSON.string(call.biz, "out_request_no")
+        else {
+            return .failure("ACQ.INVALID_PARAMETER", "参数无效：out_trade_no 或 out_request_no")
+        }
+        guard let payment = ledger.payment(key(call, outTradeNo)) else {
+            return .failure("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        }
+        var fields: [String: Any] = [
+            "out_trade_no": outTradeNo, "trade_no": payment.tradeNo, "out_request_no": requestNo,
+            "total_amount": Money.formatDecimal(payment.amountMinor),
+        ]
+        if let refund = payment.refunds.first(where: { $0.outRefundNo == requestNo }) {
+            fields["refund_amount"] = Money.formatDecimal(refund.amountMinor)
+            fields["refund_status"] = "REFUND_SUCCESS"
+        }
+        return .success(fields)
+    }
+
+    func tradeStatus(_ payment: SandboxPayment) -> String {
+        switch payment.status {
+        case .unpaid: "WAIT_BUYER_PAY"
+        case .paid: "TRADE_SUCCESS"
+        case .closed: "TRADE_CLOSED"
+        }
+    }
+
+    // MARK: Acts (POST /sandbox/alipay/…)
+
+    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.status != .closed || payment!.paidAt != nil else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .paid
+                payment!.paidAt = Date()
+            }
+            return payment
+        }
+        guard let paid, let paidAt = paid.paidAt else {
+            return .error(409, "alipay trade \(outTradeNo) is closed; it cannot be paid")
+        }
+        var parameters = AlipayNotificationSigner.tradeParameters(
+            appID: paid.appID, sellerID: merchantSeller(paid), outTradeNo: paid.outTradeNo, tradeNo: paid.tradeNo,
+            totalAmount: paid.amountMinor, notifyID: "", gmtPayment: paidAt, subject: paid.subject,
+            tradeStatus: "TRADE_SUCCESS")
+        if let attach = paid.attach { parameters["passback_params"] = attach }
+        return await notify(paid, event: "TRADE_SUCCESS", url: paid.notifyURL, parameters: parameters)
+    }
+
+    func close(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let closed = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.paidAt == nil else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .closed
+                payment!.closedAt = Date()
+            }
+            return payment
+        }
+        guard let closed, let closedAt = closed.closedAt else {
+            return .error(409, "alipay trade \(outTradeNo) is paid; it cannot be closed")
+        }
+        var parameters = AlipayNotificationSigner.tradeParameters(
+            appID: closed.appID, sellerID: merchantSeller(closed), outTradeNo: closed.outTradeNo,
+            tradeNo: closed.tradeNo, totalAmount: closed.amountMinor, notifyID: "", gmtPayment: closedAt,
+            subject: closed.subject, tradeStatus: "TRADE_CLOSED")
+        for paidOnly in ["gmt_payment", "fund_bill_list", "receipt_amount", "buyer_pay_amount", "invoice_amount"] {
+            parameters[paidOnly] = nil
+        }
+        parameters["gmt_close"] = WeChatTime.chinaStandard(closedAt)
+        return await notify(closed, event: "TRADE_CLOSED", url: closed.notifyURL, parameters: parameters)
+    }
+
+    func refund(outRefundNo: String, account: String?) async -> SandboxReply {
+        let payment: SandboxPayment
+        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
+        case .success(let found): payment = found
+        case .failure(let error): return error.reply
+        }
+        guard let refund = payment.refunds.first(where: { $0.outRefundNo == outRefundNo }), let paidAt = payment.paidAt
+        else {
+            return .error(404, "no alipay refund \(outRefundNo)")
+        }
+        // Alipay refunds synchronously; this sends the trade_status_sync that announces the refund.
+        var parameters = AlipayNotificationSigner.tradeParameters(
+            appID: payment.appID, sellerID: merchantSeller(payment), outTradeNo: payment.outTradeNo,
+            tradeNo: payment.tradeNo, totalAmount: payment.amountMinor, notifyID: "", gmtPayment: paidAt,
+            subject: payment.subject, tradeStatus: tradeStatus(payment))
+        parameters["refund_fee"] = Money.formatDecimal(payment.refundedMinor)
+        parameters["gmt_refund"] = WeChatTime.chinaStandard(refund.succeededAt ?? Date()) + ".000"
+        parameters["out_biz_no"] = refund.outRefundNo
+        var reply = await notify(payment, event: "REFUND", url: payment.notifyURL, parameters: parameters)
+        if var object = SandboxJSON.decode(reply.body) {
+            object["out_refund_no"] = refund.outRefundNo
+            object["refund_status"] = "REFUND_SUCCESS"
+            reply = .json(reply.status, object)
+        }
+        return reply
+    }
+
+    func state(outTradeNo: String, account: String?) -> SandboxReply {
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment):
+            return .json(200, payment.stateJSON(state: tradeStatus(payment), refundState: { _ in "REFUND_SUCCESS" }))
+        case .failure(let error):
+            return error.reply
+        }
+    }
+
+    private func merchantSeller(_ payment: SandboxPayment) -> String? {
+        settings.merchant(appID: payment.appID)?.sellerID
+    }
+
+    /// Sends `parameters` (with a fresh `notify_id`, `notify_time` per attempt) signed RSA2, expecting `success`.
+    private func notify(
+        _ payment: SandboxPayment, event: String, url: String, parameters: [String: String]
+    ) async -> SandboxReply {
+        let notifyID = SandboxIDs.digits(4) + SandboxIDs.token(28).lowercased()
+        let key = settings.alipayPrivateKey
+        let signer = AlipayNotificationSigner(privateKey: key)
+        let job = NotificationDispatcher.Job(
+            key: payment.key, delivery: SandboxDelivery(id: notifyID, event: event, url: url),
+            faultEndpoint: "alipay.notify", schedule: NotificationRetrySchedule.alipay,
+            accepts: { status, body in
+                status == 200 && body.trimmingCharacters(in: .whitespacesAndNewlines) == "success"
+            },
+            sign: { now, tampered in
+                var signed = parameters
+                signed["notify_id"] = notifyID
+                signed["notify_time"] = WeChatTime.chinaStandard(now)
+                signed["sign_type"] = "RSA2"
+                let sign = signer.sign(signed)
+                signed["sign"] = tampered ? SandboxIDs.tamper(sign) : sign
+                return .init(
+                    headers: [("Content-Type", AlipayNotificationSigner.contentType)],
+                    body: Array(FormCodec.encode(signed).utf8))
+            })
+        let delivery = await dispatcher.deliver(job)
+        let current = ledger.payment(payment.key) ?? payment
+        return .json(
+            200,
+            [
+                "channel": name, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
+                "status": tradeStatus(current), "notification": delivery.json,
+                "notification_attempts": delivery.attempts.count,
+            ])
+    }
+}

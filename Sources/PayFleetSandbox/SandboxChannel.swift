@@ -1,0 +1,52 @@
+import Hummingbird
+
+/// One channel played by the sandbox: its API routes, and the acts of the payer and the channel that
+/// `POST /sandbox/<channel>/…` simulates. WeChat Pay v3 and Alipay today; WeChat Pay v2, Baidu and Stripe are
+/// added the same way (a type conforming to this, registered in ``SandboxServer``).
+protocol SandboxChannel: Sendable {
+    /// The `<channel>` of `/sandbox/<channel>/…` and of `/notify/<channel>/<merchant>`.
+    var name: String { get }
+    /// The endpoint names a fault may target (`wechatpay.prepay`, …, `wechatpay.notify`).
+    var faultEndpoints: [String] { get }
+    func addRoutes(to router: Router<BasicRequestContext>)
+    /// The payer pays: the order becomes paid and the payment notification is sent.
+    func pay(outTradeNo: String, account: String?) async -> SandboxReply
+    /// The order closes unpaid (e.g. it expired), with the notification the channel sends for that, if any.
+    func close(outTradeNo: String, account: String?) async -> SandboxReply
+    /// The refund completes and its notification is sent.
+    func refund(outRefundNo: String, account: String?) async -> SandboxReply
+    /// The sandbox's view of the order.
+    func state(outTradeNo: String, account: String?) -> SandboxReply
+}
+
+extension SandboxLedger {
+    /// The one order of `channel` numbered `outTradeNo`, or the reply that says why there is none.
+    func unique(channel: String, outTradeNo: String, account: String?) -> Result<SandboxPayment, SandboxReplyError> {
+        let found = find(channel: channel, outTradeNo: outTradeNo, account: account)
+        switch found.count {
+        case 1: return .success(found[0])
+        case 0: return .failure(.init(.error(404, "no \(channel) order \(outTradeNo)")))
+        default:
+            return .failure(
+                .init(.error(409, "\(found.count) \(channel) orders are numbered \(outTradeNo); add ?account=<mchid|app_id>")))
+        }
+    }
+
+    /// The one order of `channel` holding refund `outRefundNo`, or the reply that says why there is none.
+    func uniqueRefund(channel: String, outRefundNo: String, account: String?) -> Result<SandboxPayment, SandboxReplyError> {
+        let found = findRefund(channel: channel, outRefundNo: outRefundNo, account: account)
+        switch found.count {
+        case 1: return .success(found[0])
+        case 0: return .failure(.init(.error(404, "no \(channel) refund \(outRefundNo)")))
+        default:
+            return .failure(
+                .init(.error(409, "\(found.count) \(channel) refunds are numbered \(outRefundNo); add ?account=<mchid|app_id>")))
+        }
+    }
+}
+
+/// A reply carried as an error, to leave a handler early.
+struct SandboxReplyError: Error {
+    var reply: SandboxReply
+    init(_ reply: SandboxReply) { self.reply = reply }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Synchronization
+
+/// The sandbox channels' memory: every order and refund, consistent across calls. One `Mutex`; every change is
+/// one closure under the lock, so a query never sees half of a pay or a refund.
+final class SandboxLedger: Sendable {
+    private let payments = Mutex<[SandboxPaymentKey: SandboxPayment]>([:])
+
+    /// Runs `body` on the order `key` (nil when there is none) and stores what it leaves there.
+    func update<T>(_ key: SandboxPaymentKey, _ body: (inout SandboxPayment?) throws -> T) rethrows -> T {
+        try payments.withLock { all in
+            var payment = all[key]
+            defer { all[key] = payment }
+            return try body(&payment)
+        }
+    }
+
+    func payment(_ key: SandboxPaymentKey) -> SandboxPayment? {
+        payments.withLock { $0[key] }
+    }
+
+    /// The orders of `channel` numbered `outTradeNo`, under any account unless `account` is given.
+    func find(channel: String, outTradeNo: String, account: String? = nil) -> [SandboxPayment] {
+        payments.withLock { all in
+            all.values.filter {
+                $0.key.channel == channel && $0.key.outTradeNo == outTradeNo && (account == nil || $0.key.account == account)
+            }
+        }
+    }
+
+    /// The orders of `channel` holding a refund numbered `outRefundNo`, under any account unless `account` is
+    /// given.
+    func findRefund(channel: String, outRefundNo: String, account: String? = nil) -> [SandboxPayment] {
+        payments.withLock { all in
+            all.values.filter {
+                $0.key.channel == channel && (account == nil || $0.key.account == account)
+                    && $0.refunds.contains { $0.outRefundNo == outRefundNo }
+            }
+        }
+    }
+
+    /// Appends a delivery to the order's notifications and returns its index.
+    func addDelivery(_ delivery: SandboxDelivery, to key: SandboxPaymentKey) -> Int? {
+        update(key) { payment in
+            guard payment != nil else { return nil }
+            payment!.notifications.append(delivery)
+            return payment!.notifications.count - 1
+        }
+    }
+
+    /// Changes delivery `index` of the order.
+    func updateDelivery(_ key: SandboxPaymentKey, _ index: Int, _ body: (inout SandboxDelivery) -> Void) {
+        update(key) { payment in
+            guard payment != nil, payment!.notifications.indices.contains(index) else { return }
+            body(&payment!.notifications[index])
+        }
+    }
+
+    func delivery(_ key: SandboxPaymentKey, _ index: Int) -> SandboxDelivery? {
+        payment(key).flatMap { $0.notifications.indices.contains(index) ? $0.notifications[index] : nil }
+    }
+}
