@@ -26,7 +26,7 @@ struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             guard let channel = ChannelID(rawValue: channel) else { throw ValidationError("unknown channel") }
             let reader = try await ConfigReader.payfleet()
-            let (logger, _) = Observability.bootstrap(label: "payfleet-bench", reader: reader)
+            let logger = commandLogger(reader, label: "payfleet-bench")
             let (count, prefix, sku, amount) = (count, prefix, sku, amount)
             let start = ContinuousClock.now
             try await Dependencies.withBroker(reader: reader, logger: logger, connectionName: "payfleet-bench") { connection, settings in

@@ -56,7 +56,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                 return
             }
             let reader = try await ConfigReader.payfleet()
-            let (logger, _) = Observability.bootstrap(label: "payfleet", reader: reader)
+            let logger = commandLogger(reader)
             try await Dependencies.withBroker(reader: reader, logger: logger, connectionName: "payfleet-enqueue") {
                 connection, settings in
                 try await connection.publish(

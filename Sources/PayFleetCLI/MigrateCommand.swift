@@ -14,7 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let reader = try await ConfigReader.payfleet()
-        let (logger, _) = Observability.bootstrap(label: "payfleet", reader: reader)
+        let logger = commandLogger(reader)
         let applied = try await Dependencies.withStore(reader: reader, logger: logger) { store, _ in
             try await store.migrate()
         }

@@ -13,7 +13,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let reader = try await ConfigReader.payfleet()
-        let (logger, _) = Observability.bootstrap(label: "payfleet", reader: reader)
+        let logger = commandLogger(reader)
         let payment = self.payment
         try await Dependencies.withStore(reader: reader, logger: logger) { store, _ in
             if let payment {

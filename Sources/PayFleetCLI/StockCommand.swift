@@ -19,7 +19,7 @@ struct StockCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reader = try await ConfigReader.payfleet()
-            let (logger, _) = Observability.bootstrap(label: "payfleet", reader: reader)
+            let logger = commandLogger(reader)
             let (sku, onHand) = (sku, onHand)
             try await Dependencies.withStore(reader: reader, logger: logger) { store, _ in
                 try await store.setStock(sku: sku, onHand: onHand)

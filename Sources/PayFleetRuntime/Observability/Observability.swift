@@ -7,16 +7,20 @@ import Synchronization
 
 /// Process-wide logging and metrics, bootstrapped once per process.
 ///
-/// Keys: `log.level` (trace…critical, default info).
+/// Keys: `log.level` (trace…critical, default info), `log.cli_level` (the `payfleet`
+/// command's, default warning).
 /// Logs are swift-log lines on stderr with structured metadata; secrets and full bodies are
 /// never logged. Metrics go to one Prometheus registry served at `/metrics`.
 public enum Observability {
     private static let state = Mutex<PrometheusCollectorRegistry?>(nil)
 
     /// Bootstraps swift-log and swift-metrics (only the first call has an effect) and
-    /// returns the logger for `label` and the registry `/metrics` serves.
-    public static func bootstrap(label: String, reader: ConfigReader) -> (Logger, PrometheusCollectorRegistry) {
-        let level = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info")) ?? .info
+    /// returns the logger for `label` and the registry `/metrics` serves. One-shot commands
+    /// pass `levelKey: "log.cli_level"` (default warning) so their output stays readable.
+    public static func bootstrap(
+        label: String, reader: ConfigReader, levelKey: String = "log.level", defaultLevel: Logger.Level = .info
+    ) -> (Logger, PrometheusCollectorRegistry) {
+        let level = Logger.Level(rawValue: reader.string(forKey: ConfigKey(levelKey), default: defaultLevel.rawValue)) ?? defaultLevel
         let registry = state.withLock { registry in
             if let registry { return registry }
             let created = PrometheusCollectorRegistry()

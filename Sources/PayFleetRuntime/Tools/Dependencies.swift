@@ -11,7 +11,11 @@ public enum Dependencies {
         reader: ConfigReader, logger: Logger, _ body: @Sendable (PayFleetStore, PostgresClient) async throws -> T
     ) async throws -> T {
         let settings = try PostgresSettings(reader: reader)
-        let client = settings.makeClient(logger: logger)
+        // A one-shot command leases its first connection while the pool is still starting,
+        // which postgres-nio reports as a warning; it is expected here, so only errors show.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        let client = settings.makeClient(logger: poolLogger)
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
