@@ -1,4 +1,6 @@
 import Foundation
+import PayFleetMessages
+import PayFleetRuntime
 import PayFleetTestSupport
 import PostgresNIO
 import Testing
@@ -43,5 +45,77 @@ enum Fixture {
         try await waitFor("payment \(paymentNo) pending", fleet) { db in
             try await paymentStatus(db, paymentNo) == "pending"
         }
+    }
+}
+
+/// Many pending payments created through payment.create jobs, for the load-and-failure tests.
+struct PaymentBatch {
+    let run: String
+    let paymentNos: [String]
+    let amount: Int64
+    var count: Int { paymentNos.count }
+    /// `LIKE` pattern matching this batch's payment numbers.
+    var pattern: String { "\(run)N%" }
+
+    /// Posts every payment's signed notification, `concurrency` at a time; returns the statuses.
+    func postNotifications(_ fleet: TestFleet, channel: ChannelID, concurrency: Int) async throws -> [Int] {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var statuses: [Int] = []
+            for (index, paymentNo) in paymentNos.enumerated() {
+                if index >= concurrency, let status = try await group.next() { statuses.append(status) }
+                let amount = amount
+                group.addTask {
+                    let notification = try fleet.notifier.paymentSucceeded(
+                        channel: channel, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: amount))
+                    return try await fleet.notifier.post(notification).status
+                }
+            }
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+    }
+
+    func waitUntilPaid(atLeast target: Int, _ fleet: TestFleet, timeout: Duration = .seconds(120)) async throws {
+        let pattern = pattern
+        try await Fixture.waitFor("\(target) of \(count) payments paid", fleet, timeout: timeout) { db in
+            try await TestDatabase.scalar(
+                db, "SELECT count(*) FROM payments WHERE payment_no LIKE \(pattern) AND status = 'paid'") >= target
+        }
+    }
+
+    /// Every payment paid, every order paid, one order.paid per order, no anomalies.
+    func expectSettledExactlyOnce() async throws {
+        let (pattern, count) = (pattern, count)
+        try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+            #expect(
+                try await TestDatabase.scalar(
+                    db, "SELECT count(*) FROM payments WHERE payment_no LIKE \(pattern) AND status = 'paid'") == count)
+            #expect(
+                try await TestDatabase.scalar(
+                    db, "SELECT count(*) FROM orders WHERE order_no LIKE \("ORD-" + pattern) AND status = 'paid'") == count)
+            #expect(
+                try await TestDatabase.scalar(
+                    db, "SELECT count(*) FROM outbox WHERE routing_key = 'order.paid' AND message_id LIKE \("order.paid:ORD-" + pattern)")
+                    == count)
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*) FROM anomalies WHERE payment_no LIKE \(pattern)") == 0)
+        }
+    }
+}
+
+extension Fixture {
+    /// `count` pending payments of `amount`, created by payment-worker from payment.create jobs
+    /// published as an upstream service would.
+    static func pendingPayments(_ fleet: TestFleet, count: Int, tag: String, amount: Int64) async throws -> PaymentBatch {
+        let run = tag + unique()
+        let sku = "SKU-\(run)"
+        try await fleet.runCLI(["stock", "set", "--sku", sku, "--on-hand", "\(count)"])
+        let batch = PaymentBatch(run: run, paymentNos: (0..<count).map { "\(run)N\($0)" }, amount: amount)
+        try await JobPublisher.publishCreatePayments(paymentNos: batch.paymentNos, sku: sku, amount: amount)
+        let pattern = batch.pattern
+        try await waitFor("\(count) pending payments", fleet, timeout: .seconds(120)) { db in
+            try await TestDatabase.scalar(
+                db, "SELECT count(*) FROM payments WHERE payment_no LIKE \(pattern) AND status = 'pending'") == count
+        }
+        return batch
     }
 }

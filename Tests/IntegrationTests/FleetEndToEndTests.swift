@@ -11,8 +11,7 @@ import Testing
 @Suite(.serialized, .enabled(if: TestServices.integrationEnabled))
 struct FleetEndToEndTests {
     @Test func wechatPayAndAlipayNotificationsSettleTheirOrdersExactlyOnce() async throws {
-        let fleet = try await TestFleet.start()
-        do {
+        try await TestFleet.with { fleet in
             let run = Fixture.unique()
             let sku = "SKU-E2E-\(run)"
             try await fleet.runCLI(["stock", "set", "--sku", sku, "--on-hand", "10"])
@@ -64,17 +63,11 @@ struct FleetEndToEndTests {
                         ) == amount)
                 }
             }
-        } catch {
-            Issue.record("fleet logs:\n\(fleet.logs)")
-            await fleet.stop()
-            throw error
         }
-        await fleet.stop()
     }
 
     @Test func theSameNotificationPostedTenTimesConcurrentlySettlesOnce() async throws {
-        let fleet = try await TestFleet.start()
-        do {
+        try await TestFleet.with { fleet in
             let paymentNo = "DUP\(Fixture.unique())"
             try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 500)
             let notification = try fleet.notifier.paymentSucceeded(
@@ -96,17 +89,11 @@ struct FleetEndToEndTests {
                 #expect(
                     try await TestDatabase.scalar(db, "SELECT count(*) FROM anomalies WHERE payment_no = \(paymentNo)") == 0)
             }
-        } catch {
-            Issue.record("fleet logs:\n\(fleet.logs)")
-            await fleet.stop()
-            throw error
         }
-        await fleet.stop()
     }
 
     @Test func tamperedAndStaleNotificationsAreRejectedAndChangeNothing() async throws {
-        let fleet = try await TestFleet.start()
-        do {
+        try await TestFleet.with { fleet in
             let paymentNo = "BAD\(Fixture.unique())"
             try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 700)
 
@@ -157,17 +144,11 @@ struct FleetEndToEndTests {
                 #expect(
                     try await TestDatabase.scalar(db, "SELECT count(*) FROM anomalies WHERE payment_no = \(paymentNo)") == 0)
             }
-        } catch {
-            Issue.record("fleet logs:\n\(fleet.logs)")
-            await fleet.stop()
-            throw error
         }
-        await fleet.stop()
     }
 
     @Test func anAmountMismatchIsAnAnomalyAndThePaymentStaysPending() async throws {
-        let fleet = try await TestFleet.start()
-        do {
+        try await TestFleet.with { fleet in
             let paymentNo = "MIS\(Fixture.unique())"
             try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 10000, channel: "alipay")
             let notification = try fleet.notifier.paymentSucceeded(
@@ -190,11 +171,6 @@ struct FleetEndToEndTests {
                     try await TestDatabase.scalar(db, "SELECT count(*) FROM outbox WHERE message_id = \("order.paid:ORD-" + paymentNo)")
                         == 0)
             }
-        } catch {
-            Issue.record("fleet logs:\n\(fleet.logs)")
-            await fleet.stop()
-            throw error
         }
-        await fleet.stop()
     }
 }

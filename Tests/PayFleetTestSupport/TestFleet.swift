@@ -14,6 +14,10 @@ public final class TestFleet: Sendable {
         case receiver = "notify-receiver"
         case paymentWorker = "payment-worker"
         case fulfilmentWorker = "fulfilment-worker"
+        case retryWorker = "retry-worker"
+
+        /// What ``TestFleet/start(_:)`` starts unless told otherwise.
+        public static let standard: [Role] = [.receiver, .paymentWorker, .fulfilmentWorker]
     }
 
     public let directory: URL
@@ -23,7 +27,7 @@ public final class TestFleet: Sendable {
     private let processes = Mutex<[Role: (FleetProcess, Int)]>([:])
 
     /// Migrates the test database, then starts `roles` and waits until each is ready.
-    public static func start(_ roles: [Role] = Role.allCases) async throws -> TestFleet {
+    public static func start(_ roles: [Role] = Role.standard) async throws -> TestFleet {
         let fleet = try await TestFleet()
         try await fleet.runCLI(["migrate"])
         for role in roles { try await fleet.start(role) }
@@ -126,5 +130,23 @@ public enum FreePort {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+extension TestFleet {
+    /// Starts a fleet, runs `body` with it and stops it; when `body` fails, the error carries
+    /// the tail of every process's log so the test report says what the fleet saw.
+    public static func with(
+        _ roles: [Role] = Role.standard, _ body: (TestFleet) async throws -> Void
+    ) async throws {
+        let fleet = try await start(roles)
+        do {
+            try await body(fleet)
+        } catch {
+            let logs = fleet.logs
+            await fleet.stop()
+            throw TestServicesError("\(error)\n-- fleet logs --\n\(logs)")
+        }
+        await fleet.stop()
     }
 }
