@@ -102,19 +102,25 @@ public struct NotifyController: Sendable {
         }
 
         let message: VerifiedMessage
-        switch verified {
-        case .ignored(let reason):
-            log.info("authentic notification with nothing to do", metadata: ["reason": "\(reason)"])
-            count(channel.rawValue, "ignored")
-            return Self.response(verifier.successReply(for: verified))
-        case .payment(let notification):
-            log[metadataKey: "payment_no"] = "\(notification.paymentNo)"
-            log[metadataKey: "notification_id"] = "\(notification.id)"
-            message = try! VerifiedMessage(notification)  // encoding a value type of strings and integers cannot fail
-        case .refund(let notification):
-            log[metadataKey: "refund_no"] = "\(notification.refundNo)"
-            log[metadataKey: "notification_id"] = "\(notification.id)"
-            message = try! VerifiedMessage(notification)
+        do {
+            switch verified {
+            case .ignored(let reason):
+                log.info("authentic notification with nothing to do", metadata: ["reason": "\(reason)"])
+                count(channel.rawValue, "ignored")
+                return Self.response(verifier.successReply(for: verified))
+            case .payment(let notification):
+                log[metadataKey: "payment_no"] = "\(notification.paymentNo)"
+                log[metadataKey: "notification_id"] = "\(notification.id)"
+                message = try VerifiedMessage(notification)
+            case .refund(let notification):
+                log[metadataKey: "refund_no"] = "\(notification.refundNo)"
+                log[metadataKey: "notification_id"] = "\(notification.id)"
+                message = try VerifiedMessage(notification)
+            }
+        } catch {
+            log.error("could not encode the normalised notification", metadata: ["error": "\(error)"])
+            count(channel.rawValue, "encode_failed")
+            return Self.response(verifier.failureReply(status: 500, message: "internal error, retry later"))
         }
 
         let publishStart = ContinuousClock.now
