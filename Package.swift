@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "notify-receiver", targets: ["NotifyReceiver"]),
         .executable(name: "payment-worker", targets: ["PaymentWorker"]),
         .executable(name: "fulfilment-worker", targets: ["FulfilmentWorker"]),
+        .executable(name: "retry-worker", targets: ["RetryWorker"]),
         .executable(name: "payfleet", targets: ["PayFleetCLI"]),
         .executable(name: "channel-sandbox", targets: ["ChannelSandbox"]),
     ],
@@ -96,6 +97,7 @@ let package = Package(
         .executableTarget(name: "NotifyReceiver", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "PaymentWorker", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "FulfilmentWorker", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(name: "RetryWorker", dependencies: ["PayFleetRuntime"]),
         // The local stand-in for every channel: their APIs and their notification senders.
         .target(
             name: "PayFleetSandbox",

@@ -8,6 +8,7 @@ struct PayFleetCommand: AsyncParsableCommand {
         abstract: "Operate a PayFleet: migrate, inspect, enqueue jobs, seed stock, play a channel locally.",
         subcommands: [
             MigrateCommand.self, StatusCommand.self, EnqueueCommand.self, StockCommand.self, SandboxCommand.self,
+            DeadLettersCommand.self,
             BenchCommand.self,
         ]
     )

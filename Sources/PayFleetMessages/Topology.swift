@@ -45,6 +45,9 @@ public enum MessageHeader {
     public static let attempt = "x-payfleet-attempt"
     /// The message schema version (``PayFleetSchema/version``).
     public static let schema = "x-payfleet-schema"
+    /// On a retried message: the errors of the earlier attempts, a JSON array of
+    /// `{"attempt", "error", "at"}`; it ends up in `dead_letters` with the message.
+    public static let errors = "x-payfleet-errors"
 }
 
 public enum PayFleetSchema {

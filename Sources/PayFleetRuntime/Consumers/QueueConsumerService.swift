@@ -8,6 +8,11 @@ import ServiceLifecycle
 ///
 /// On graceful shutdown it stops fetching (basic.cancel), lets the in-flight units finish,
 /// acks them and returns, so the connection closes with nothing unacknowledged that was done.
+///
+/// A ``DeliveryDisposition/retryLater(reason:)`` is handed to the ``RetryScheduler``: the
+/// delivery is parked in `retries` (or `dead_letters`), that insert commits, and only then is
+/// the delivery acked. Without a scheduler, or when PostgreSQL cannot take the row, the
+/// delivery is requeued after the pause instead.
 public struct QueueConsumerService: Service {
     public typealias Handler = @Sendable (AMQPDelivery, Logger) async -> DeliveryDisposition
 
@@ -17,11 +22,13 @@ public struct QueueConsumerService: Service {
     let pause: Duration
     let logger: Logger
     let handler: Handler
+    let retryScheduler: RetryScheduler?
 
     public init(
         connection: AMQPConnection, queue: String, concurrency: Int, pauseBeforeRequeue: Duration = .seconds(1),
-        logger: Logger, handler: @escaping Handler
+        retryScheduler: RetryScheduler? = nil, logger: Logger, handler: @escaping Handler
     ) {
+        self.retryScheduler = retryScheduler
         self.connection = connection
         self.queue = queue
         self.concurrency = max(1, min(concurrency, Int(UInt16.max)))
@@ -34,6 +41,10 @@ public struct QueueConsumerService: Service {
         let processed = Counter(label: "payfleet_deliveries_total", dimensions: [("queue", queue), ("outcome", "ack")])
         let requeued = Counter(label: "payfleet_deliveries_total", dimensions: [("queue", queue), ("outcome", "requeue")])
         let rejected = Counter(label: "payfleet_deliveries_total", dimensions: [("queue", queue), ("outcome", "reject")])
+        let retried = Counter(label: "payfleet_deliveries_total", dimensions: [("queue", queue), ("outcome", "retry")])
+        let deadLettered = Counter(
+            label: "payfleet_deliveries_total", dimensions: [("queue", queue), ("outcome", "dead_letter")])
+        let retryScheduler = self.retryScheduler
         let duration = Timer(label: "payfleet_unit_of_work_seconds", dimensions: [("queue", queue)])
 
         // Wait for the broker rather than failing the whole process at start-up.
@@ -71,6 +82,43 @@ public struct QueueConsumerService: Service {
                                 try? await Task.sleep(for: pause)
                                 try await delivery.nack(requeue: true)
                                 requeued.increment()
+                            case .retryLater(let reason):
+                                guard let retryScheduler else {
+                                    log.warning(
+                                        "transient failure and no retry scheduler; requeueing",
+                                        metadata: ["reason": "\(reason)"])
+                                    try? await Task.sleep(for: pause)
+                                    try await delivery.nack(requeue: true)
+                                    requeued.increment()
+                                    break
+                                }
+                                let outcome: RetryScheduler.Outcome
+                                do {
+                                    outcome = try await retryScheduler.schedule(delivery, reason: reason)
+                                } catch {
+                                    // PostgreSQL is down too: let the message wait in the broker.
+                                    log.warning(
+                                        "could not park the message for a retry; requeueing",
+                                        metadata: ["reason": "\(reason)", "error": "\(error)"])
+                                    try? await Task.sleep(for: pause)
+                                    try await delivery.nack(requeue: true)
+                                    requeued.increment()
+                                    break
+                                }
+                                // The row is committed: now the broker may forget the delivery.
+                                try await delivery.ack()
+                                switch outcome {
+                                case .scheduled(let attempt, let delay):
+                                    log.info(
+                                        "transient failure; retry scheduled",
+                                        metadata: ["reason": "\(reason)", "next_attempt": "\(attempt)", "delay": "\(delay)"])
+                                    retried.increment()
+                                case .deadLettered(let id):
+                                    log.error(
+                                        "transient failure on the last attempt; parked in dead_letters",
+                                        metadata: ["reason": "\(reason)", "dead_letter_id": "\(id)"])
+                                    deadLettered.increment()
+                                }
                             case .reject(let reason):
                                 log.error("rejected to the dead-letter exchange", metadata: ["reason": "\(reason)"])
                                 try await delivery.nack(requeue: false)

@@ -7,7 +7,7 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// The scaffold every consuming role shares: PostgreSQL pool, broker connection, one queue
-/// consumer, and the ops server — as one ServiceGroup.
+/// consumer (with the retry path of ``RetrySettings``), and the ops server — as one ServiceGroup.
 enum WorkerProcess {
     static func build(
         role: String, queue: String, defaultOpsPort: Int, reader: ConfigReader,
@@ -18,13 +18,16 @@ enum WorkerProcess {
         let amqp = try AMQPSettings(reader: reader, connectionName: role)
         let worker = WorkerSettings(reader: reader)
         let process = ProcessSettings(reader: reader, defaultOpsPort: defaultOpsPort)
+        let retry = try RetrySettings(reader: reader)
 
         let client = postgres.makeClient(logger: logger)
         let store = PayFleetStore(client: client, logger: logger)
         let connection = AMQPConnection(configuration: amqp.configuration, topology: amqp.topology, logger: logger)
+        // `.retryLater` from the handler parks the message in `retries` (DESIGN §6).
         let consumer = QueueConsumerService(
             connection: connection, queue: queue, concurrency: worker.concurrency,
-            pauseBeforeRequeue: worker.requeuePause, logger: logger, handler: handler(store))
+            pauseBeforeRequeue: worker.requeuePause, retryScheduler: RetryScheduler(store: store, settings: retry),
+            logger: logger, handler: handler(store))
 
         let router = Router()
         OpsRoutes.add(to: router, registry: registry, ready: { connection.isConnected ? nil : "broker not connected" })
