@@ -184,6 +184,27 @@ struct NotifyReceiverTests {
         #expect(publisher.messages.isEmpty)
     }
 
+    @Test func metricsCountRequestsByChannelAndOutcomeAndTimeVerifyAndPublish() async throws {
+        let reader = try await Self.sandboxReader()
+        // The process-wide registry the roles serve, as the receiver's process bootstraps it.
+        let (logger, registry) = Observability.bootstrap(label: "test", reader: reader)
+        let app = NotifyReceiverApp.application(
+            settings: ReceiverSettings(reader: reader), merchants: try MerchantRegistry(reader: reader),
+            publisher: RecordingPublisher(), registry: registry, logger: logger)
+        let sandbox = SandboxNotifier(reader: reader)
+        try await app.test(.router) { client in
+            let accepted = try sandbox.paymentSucceeded(
+                channel: .wechatpay, merchant: "demo", payment: .init(paymentNo: "PM1", amountMinor: 1))
+            _ = try await Self.execute(client, accepted)
+            _ = try await Self.execute(client, accepted, path: "/notify/wechatpay/nobody")
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"payfleet_notify_requests_total{channel="wechatpay",outcome="accepted"}"#))
+            #expect(metrics.contains(#"payfleet_notify_requests_total{channel="wechatpay",outcome="unknown_merchant"}"#))
+            #expect(metrics.contains(#"payfleet_notify_verify_seconds_bucket{channel="wechatpay""#))
+            #expect(metrics.contains(#"payfleet_notify_publish_seconds_bucket{channel="wechatpay""#))
+        }
+    }
+
     @Test func aStaleWeChatPayNotificationIsRejectedWithoutPublishing() async throws {
         let publisher = RecordingPublisher()
         try await Self.withReceiver(publisher: publisher) { client, sandbox in
