@@ -5,7 +5,10 @@ import Foundation
 public enum PayFleetJSON {
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(ISO8601.format(date))
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
@@ -32,19 +35,19 @@ public enum PayFleetJSON {
 }
 
 /// ISO 8601 date-times with or without fractional seconds and with any offset.
+///
+/// Uses Foundation's value-type format styles: building an `ISO8601DateFormatter` per call
+/// costs ~190 µs on Linux, which was most of a notification's cost in the receiver.
 public enum ISO8601 {
+    private static let plain = Date.ISO8601FormatStyle()
+    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public static func parse(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
+        if let date = try? plain.parse(text) { return date }
+        return try? fractional.parse(text)
     }
 
     public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        plain.format(date)
     }
 }
