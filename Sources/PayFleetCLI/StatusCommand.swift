@@ -1,6 +1,8 @@
 import ArgumentParser
 import Configuration
+import AMQP
 import Foundation
+import PayFleetMessages
 import PayFleetRuntime
 import PayFleetStore
 
@@ -26,6 +28,27 @@ struct StatusCommand: AsyncParsableCommand {
             }
             let summary = try await store.statusSummary()
             print(summary.report)
+        }
+        guard payment == nil else { return }
+        // The broker's side: what waits in each queue and who consumes it. A broker that is
+        // down is reported, not fatal: the database's view above is still worth having.
+        do {
+            try await Dependencies.withBroker(
+                reader: reader, logger: logger, connectionName: "payfleet-status", timeout: .seconds(3)
+            ) { connection, _ in
+                print("queues (ready messages / consumers):")
+                for queue in [QueueName.payments, QueueName.fulfilment, QueueName.refunds, QueueName.inventory, QueueName.dead] {
+                    do {
+                        let info = try await connection.queueInfo(queue)
+                        let name = queue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                        print("  \(name) \(info.messageCount) / \(info.consumerCount)")
+                    } catch {
+                        print("  \(queue): not declared (run `payfleet migrate`)")
+                    }
+                }
+            }
+        } catch {
+            print("queues: broker unavailable (\(error))")
         }
     }
 }
