@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "payment-worker", targets: ["PaymentWorker"]),
         .executable(name: "fulfilment-worker", targets: ["FulfilmentWorker"]),
         .executable(name: "retry-worker", targets: ["RetryWorker"]),
+        .executable(name: "events-worker", targets: ["EventsWorker"]),
         .executable(name: "payfleet", targets: ["PayFleetCLI"]),
         .executable(name: "channel-sandbox", targets: ["ChannelSandbox"]),
     ],
@@ -98,6 +99,7 @@ let package = Package(
         .executableTarget(name: "PaymentWorker", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "FulfilmentWorker", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "RetryWorker", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(name: "EventsWorker", dependencies: ["PayFleetRuntime"]),
         // The local stand-in for every channel: their APIs and their notification senders.
         .target(
             name: "PayFleetSandbox",

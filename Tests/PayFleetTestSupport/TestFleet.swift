@@ -15,6 +15,7 @@ public final class TestFleet: Sendable {
         case paymentWorker = "payment-worker"
         case fulfilmentWorker = "fulfilment-worker"
         case retryWorker = "retry-worker"
+        case eventsWorker = "events-worker"
 
         /// What ``TestFleet/start(_:)`` starts unless told otherwise.
         public static let standard: [Role] = [.receiver, .paymentWorker, .fulfilmentWorker]

@@ -1,0 +1,42 @@
+import AMQP
+import Configuration
+import Hummingbird
+import Logging
+import PayFleetStore
+import ServiceLifecycle
+
+/// events-worker: the outbox relay (``OutboxRelay``) — PostgreSQL pool, broker connection,
+/// the relay and the ops server (`/health/*`, `/metrics`, default port 9104) as one
+/// ServiceGroup. Keys: ``OutboxRelaySettings``, ``PostgresSettings``, ``AMQPSettings``,
+/// ``ProcessSettings``. Run as many copies as needed.
+public enum EventsWorkerApp {
+    public static let role = "events-worker"
+
+    public static func build(reader: ConfigReader) async throws -> ServiceGroup {
+        let (logger, registry) = Observability.bootstrap(label: role, reader: reader)
+        let postgres = try PostgresSettings(reader: reader)
+        let amqp = try AMQPSettings(reader: reader, connectionName: role)
+        let settings = OutboxRelaySettings(reader: reader)
+        let process = ProcessSettings(reader: reader, defaultOpsPort: 9104)
+
+        let client = postgres.makeClient(logger: logger)
+        let connection = AMQPConnection(configuration: amqp.configuration, topology: amqp.topology, logger: logger)
+        let relay = OutboxRelay(
+            store: PayFleetStore(client: client, logger: logger), connection: connection, settings: settings,
+            publishTimeout: amqp.publishTimeout, logger: logger)
+
+        let router = Router()
+        OpsRoutes.add(to: router, registry: registry, ready: { connection.isConnected ? nil : "broker not connected" })
+        let ops = Application(
+            router: router,
+            configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),
+            logger: logger)
+        logger.info(
+            "\(role) configured",
+            metadata: [
+                "batch_size": "\(settings.batchSize)", "ops": "\(process.opsHost):\(process.opsPort)",
+                "postgres": "\(postgres.redactedURL)", "amqp": "\(amqp.configuration.redactedURL)",
+            ])
+        return process.serviceGroup([client, connection, relay, ops], logger: logger)
+    }
+}

@@ -1,0 +1,71 @@
+import AMQP
+import Foundation
+import PayFleetMessages
+import PayFleetRuntime
+import PayFleetTestSupport
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// The transactional outbox reaches payfleet.events: every event written with its change is
+/// published by the events-worker once it is committed, and marked published.
+@Suite(.serialized, .enabled(if: TestServices.integrationEnabled))
+struct EventsWorkerTests {
+    @Test func orderPaidAndPaymentCreatedArePublishedOnceEachAndMarkedPublished() async throws {
+        let configuration = try AMQPConfiguration(url: try TestServices.requireAMQPURL(), connectionName: "test-events-spy")
+        let connection = AMQPConnection(configuration: configuration, topology: .payfleet())
+        let spy = "test-events-\(Fixture.unique())"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            defer { group.cancelAll() }
+            try await connection.waitUntilConnected(timeout: .seconds(10))
+            try await connection.declare(
+                AMQPTopology(
+                    queues: [.init(name: spy, quorum: false, durable: false)],
+                    bindings: [
+                        .init(queue: spy, exchange: Exchange.events, routingKey: RoutingKey.orderPaid),
+                        .init(queue: spy, exchange: Exchange.events, routingKey: RoutingKey.paymentCreated),
+                    ]))
+            let received = Mutex<[String: Int]>([:])
+            let consumer = try await connection.consume(queue: spy, prefetch: 50)
+            group.addTask {
+                for try await delivery in consumer {
+                    received.withLock { $0[delivery.messageID ?? "-", default: 0] += 1 }
+                    try await delivery.ack()
+                }
+            }
+
+            try await TestFleet.with(TestFleet.Role.standard + [.eventsWorker]) { fleet in
+                let paymentNos = ["EVA\(Fixture.unique())", "EVB\(Fixture.unique())"]
+                for paymentNo in paymentNos {
+                    try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 990)
+                    let notification = try fleet.notifier.paymentSucceeded(
+                        channel: .wechatpay, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: 990))
+                    #expect(try await fleet.notifier.post(notification).status == 204)
+                }
+                let expected = paymentNos.flatMap { ["order.paid:ORD-\($0)", "payment.created:\($0)"] }
+                let deadline = ContinuousClock.now + .seconds(30)
+                while ContinuousClock.now < deadline,
+                    !received.withLock({ seen in expected.allSatisfy { seen[$0] != nil } })
+                {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                try await Task.sleep(for: .seconds(1))  // a duplicate would have arrived by now
+                let seen = received.withLock { $0 }
+                for messageID in expected {
+                    #expect(seen[messageID] == 1, "\(messageID) published \(seen[messageID] ?? 0) times")
+                }
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    for messageID in expected {
+                        #expect(
+                            try await TestDatabase.scalar(
+                                db, "SELECT count(*) FROM outbox WHERE message_id = \(messageID) AND published_at IS NOT NULL")
+                                == 1)
+                    }
+                }
+            }
+            await consumer.cancel()
+            try await connection.deleteQueue(spy)
+        }
+    }
+}
