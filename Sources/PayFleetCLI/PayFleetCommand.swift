@@ -9,7 +9,7 @@ struct PayFleetCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, StatusCommand.self, EnqueueCommand.self, StockCommand.self, SandboxCommand.self,
             DeadLettersCommand.self,
-            BenchCommand.self,
+            BenchCommand.self, KeysCommand.self,
         ]
     )
 }
