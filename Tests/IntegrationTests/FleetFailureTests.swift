@@ -88,13 +88,20 @@ extension FleetFailureTests {
                 // The receiver needs no database: the notification is accepted and waits in
                 // RabbitMQ while the fulfilment-worker's unit of work fails and is requeued.
                 #expect(try await fleet.notifier.post(notification).status == 204)
-                try await Task.sleep(for: .seconds(2))
+                // The worker stays up but says it is not ready while it cannot reach the database.
+                var readiness = 200
+                for _ in 0..<50 where readiness == 200 {
+                    try await Task.sleep(for: .milliseconds(200))
+                    readiness = try await fleet.readiness(.fulfilmentWorker)
+                }
+                #expect(readiness == 503)
                 #expect(fleet.process(.fulfilmentWorker)?.isRunning == true)
             } catch {
                 try? Services.run("start", "postgres")
                 throw error
             }
             try Services.run("start", "postgres")
+            try await fleet.waitReady(.fulfilmentWorker, timeout: .seconds(30))
 
             try await Fixture.waitFor("payment \(paymentNo) paid after the database came back", fleet, timeout: .seconds(60)) { db in
                 try await Fixture.paymentStatus(db, paymentNo) == "paid"

@@ -67,6 +67,12 @@ public final class TestFleet: Sendable {
 
     public func process(_ role: Role) -> FleetProcess? { processes.withLock { $0[role]?.0 } }
 
+    /// `GET /health/ready` of `role`'s HTTP port: its status code.
+    public func readiness(_ role: Role) async throws -> Int {
+        guard let port = processes.withLock({ $0[role]?.1 }) else { throw TestServicesError("\(role.rawValue) is not running") }
+        return try await Self.httpStatus("http://127.0.0.1:\(port)/health/ready")
+    }
+
     /// Polls `/health/ready` until it answers 200.
     public func waitReady(_ role: Role, timeout: Duration) async throws {
         guard let (process, port) = processes.withLock({ $0[role] }) else { return }

@@ -29,8 +29,11 @@ enum WorkerProcess {
             pauseBeforeRequeue: worker.requeuePause, retryScheduler: RetryScheduler(store: store, settings: retry),
             logger: logger, handler: handler(store))
 
+        let database = DatabaseProbe(store: store, logger: logger)
         let router = Router()
-        OpsRoutes.add(to: router, registry: registry, ready: { connection.isConnected ? nil : "broker not connected" })
+        OpsRoutes.add(to: router, registry: registry, ready: {
+            connection.isConnected ? database.problem : "broker not connected"
+        })
         let ops = Application(
             router: router,
             configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),
@@ -41,6 +44,6 @@ enum WorkerProcess {
                 "queue": "\(queue)", "concurrency": "\(worker.concurrency)", "ops": "\(process.opsHost):\(process.opsPort)",
                 "postgres": "\(postgres.redactedURL)", "amqp": "\(amqp.configuration.redactedURL)",
             ])
-        return process.serviceGroup([client, connection, consumer, ops], logger: logger)
+        return process.serviceGroup([client, connection, database, consumer, ops], logger: logger)
     }
 }
