@@ -92,7 +92,7 @@ public struct WeChatPayV3Client: Sendable {
             "/v3/pay/transactions/out-trade-no/\(APIBaseURL.encodeComponent(outTradeNo))"
             + "?mchid=\(APIBaseURL.encodeComponent(merchant.mchID))"
         let response = try await call(operation, method: "GET", pathAndQuery: path, body: [])
-        let reply = try decode(TransactionReply.self, response, operation: operation)
+        let reply = try decode(WeChatPayV3Transaction.self, response, operation: operation)
         guard let state = reply.tradeState, !state.isEmpty else {
             throw malformed(operation, "the order has no trade_state", response)
         }
@@ -422,30 +422,6 @@ private struct RefundReply: Decodable {
         case outRefundNo = "out_refund_no"
         case outTradeNo = "out_trade_no"
         case transactionID = "transaction_id"
-        case successTime = "success_time"
-    }
-}
-
-private struct TransactionReply: Decodable {
-    struct Amount: Decodable {
-        var total: Int64?
-        var currency: String?
-    }
-
-    var mchid: String?
-    var outTradeNo: String?
-    var transactionID: String?
-    var tradeState: String?
-    var tradeStateDesc: String?
-    var successTime: String?
-    var amount: Amount?
-
-    enum CodingKeys: String, CodingKey {
-        case mchid, amount
-        case outTradeNo = "out_trade_no"
-        case transactionID = "transaction_id"
-        case tradeState = "trade_state"
-        case tradeStateDesc = "trade_state_desc"
         case successTime = "success_time"
     }
 }

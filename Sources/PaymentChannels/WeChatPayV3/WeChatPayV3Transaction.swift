@@ -1,4 +1,5 @@
-/// The decrypted resource of a `TRANSACTION.*` notification (the fields PayFleet reads).
+/// A WeChat Pay v3 transaction (the fields PayFleet reads): the decrypted resource of a
+/// `TRANSACTION.*` notification and the body of a query reply share this schema.
 struct WeChatPayV3Transaction: Decodable {
     struct Amount: Decodable {
         var total: Int64?
@@ -10,6 +11,7 @@ struct WeChatPayV3Transaction: Decodable {
     var outTradeNo: String?
     var transactionID: String?
     var tradeState: String?
+    var tradeStateDesc: String?
     var successTime: String?
     var amount: Amount?
 
@@ -18,6 +20,7 @@ struct WeChatPayV3Transaction: Decodable {
         case outTradeNo = "out_trade_no"
         case transactionID = "transaction_id"
         case tradeState = "trade_state"
+        case tradeStateDesc = "trade_state_desc"
         case successTime = "success_time"
     }
 }
