@@ -36,11 +36,8 @@ struct AlipayVerifierTests {
         _ code: ChannelError.Code, _ request: ChannelRequest, verifier: AlipayVerifier? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> ChannelError? {
-        let error = #expect(throws: ChannelError.self, sourceLocation: sourceLocation) {
-            try (verifier ?? self.verifier).verify(request, now: Sandbox.now)
-        }
-        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-        return error
+        expectChannelError(
+            code, request, verifier: verifier ?? self.verifier, now: Sandbox.now, sourceLocation: sourceLocation)
     }
 
     @Test("a signed TRADE_SUCCESS with unicode and encoded + & = becomes a payment")

@@ -34,11 +34,8 @@ struct BaiduVerifierTests {
         _ code: ChannelError.Code, _ request: ChannelRequest, verifier: BaiduVerifier? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> ChannelError? {
-        let error = #expect(throws: ChannelError.self, sourceLocation: sourceLocation) {
-            try (verifier ?? self.verifier).verify(request, now: Sandbox.now)
-        }
-        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-        return error
+        expectChannelError(
+            code, request, verifier: verifier ?? self.verifier, now: Sandbox.now, sourceLocation: sourceLocation)
     }
 
     @Test("Baidu's documented signing example verifies with the documented 1024-bit key; tampered, it does not")

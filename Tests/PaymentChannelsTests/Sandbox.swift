@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PaymentChannels
+import Testing
 import _CryptoExtras
 
 /// The test-only keys in config/sandbox and the sandbox merchants built from them.
@@ -98,4 +99,17 @@ enum Sandbox {
     static func stripeSigner() throws -> StripeNotificationSigner {
         StripeNotificationSigner(endpointSecret: try stripeMerchant().endpointSecrets[0])
     }
+}
+
+/// Verifies `request` with `verifier` and expects a ``ChannelError`` with `code`; returns
+/// the error for further checks. The verifier suites' `expectError` helpers all call this.
+func expectChannelError(
+    _ code: ChannelError.Code, _ request: ChannelRequest, verifier: some NotificationVerifier, now: Date = Sandbox.now,
+    sourceLocation: SourceLocation
+) -> ChannelError? {
+    let error = #expect(throws: ChannelError.self, sourceLocation: sourceLocation) {
+        try verifier.verify(request, now: now)
+    }
+    #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+    return error
 }

@@ -35,11 +35,8 @@ struct WeChatPayV2VerifierTests {
         _ code: ChannelError.Code, _ request: ChannelRequest, verifier: WeChatPayV2Verifier? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> ChannelError? {
-        let error = #expect(throws: ChannelError.self, sourceLocation: sourceLocation) {
-            try (verifier ?? self.verifier).verify(request, now: Sandbox.now)
-        }
-        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-        return error
+        expectChannelError(
+            code, request, verifier: verifier ?? self.verifier, now: Sandbox.now, sourceLocation: sourceLocation)
     }
 
     @Test("WeChat Pay's documented signing example: MD5 9A0A8659… and HMAC-SHA256 6A9AE165…")

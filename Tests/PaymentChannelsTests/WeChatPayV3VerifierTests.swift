@@ -48,11 +48,8 @@ struct WeChatPayV3VerifierTests {
         _ code: ChannelError.Code, _ request: ChannelRequest, now: Date = Sandbox.now,
         verifier: WeChatPayV3Verifier? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) -> ChannelError? {
-        let error = #expect(throws: ChannelError.self, sourceLocation: sourceLocation) {
-            try (verifier ?? self.verifier).verify(request, now: now)
-        }
-        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-        return error
+        expectChannelError(
+            code, request, verifier: verifier ?? self.verifier, now: now, sourceLocation: sourceLocation)
     }
 
     @Test("a signed TRANSACTION.SUCCESS becomes a payment")
