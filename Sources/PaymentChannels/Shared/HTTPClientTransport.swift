@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-import PaymentChannels
+import PayFleetMessages
 
 /// A ``ChannelHTTPTransport`` over AsyncHTTPClient: sends the request's exact bytes and returns the response's
 /// exact bytes, whatever the status.
@@ -24,7 +24,7 @@ public struct HTTPClientTransport: ChannelHTTPTransport {
         outgoing.method = HTTPMethod(rawValue: request.method)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
-        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        let deadline = NIODeadline.now() + .nanoseconds(Self.nanoseconds(timeout))
         do {
             let response = try await client.execute(outgoing, deadline: deadline)
             let body = try await response.body.collect(upTo: maxResponseBytes)
@@ -56,5 +56,12 @@ public struct HTTPClientTransport: ChannelHTTPTransport {
             return .network("the response body is larger than the transport accepts", detail: "\(type(of: error))")
         }
         return .network("the request failed before a response arrived", detail: "\(type(of: error)): \(error)")
+    }
+
+    /// `duration` in whole nanoseconds, saturating.
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole + attoseconds / 1_000_000_000
     }
 }

@@ -1,0 +1,80 @@
+import Foundation
+import PayFleetMessages
+
+/// Alipay as payment-worker calls it, over an ``AlipayClient``.
+///
+/// - prepay by `trade_type`: `precreate` (the default) answers `qr_code`; `create` (needs `buyer_id` or
+///   `buyer_open_id` in the job's client context) answers `trade_no`; `app` answers the signed `order_string`;
+///   `wap` answers `pay_url`. The last two make no call.
+/// - query: TRADE_SUCCESS and TRADE_FINISHED are paid, and so is TRADE_CLOSED with a `send_pay_date` (paid,
+///   then refunded in full); WAIT_BUYER_PAY pending; TRADE_CLOSED closed; ACQ.TRADE_NOT_EXIST not found (nobody
+///   scanned the code yet).
+/// - close: ACQ.TRADE_NOT_EXIST counts as closed.
+public struct AlipayGateway: PaymentGateway {
+    public let client: AlipayClient
+    public var channel: ChannelID { .alipay }
+    public var merchantID: String { client.merchant.id }
+
+    public init(client: AlipayClient) {
+        self.client = client
+    }
+
+    public func prepay(_ order: PrepayOrder) async throws(ChannelAPIError) -> [String: String] {
+        guard order.currency == "CNY" else {
+            throw ChannelAPIError(
+                code: .invalidRequest, channel: .alipay, operation: "prepay",
+                message: "Alipay trades are in CNY; the payment is in \(order.currency.prefix(3))")
+        }
+        let request = AlipayOrderRequest(
+            outTradeNo: order.paymentNo, totalAmountMinor: order.amountMinor,
+            subject: order.description.isEmpty ? order.paymentNo : order.description, timeExpire: order.expiresAt,
+            buyerID: order.client["buyer_id"], buyerOpenID: order.client["buyer_open_id"])
+        switch order.tradeType(default: "precreate") {
+        case "precreate":
+            return ["qr_code": try await client.precreateTrade(request)]
+        case "create":
+            return ["trade_no": try await client.createTrade(request)]
+        case "app":
+            return ["order_string": try client.appPayOrderString(request)]
+        case "wap":
+            return ["pay_url": try client.wapPayURL(request, returnURL: order.client["return_url"])]
+        case let other:
+            throw ChannelAPIError(
+                code: .invalidRequest, channel: .alipay, operation: "prepay",
+                message: "Alipay payments are opened as trade_type precreate, create, app or wap, not \(other.prefix(32))")
+        }
+    }
+
+    public func query(paymentNo: String) async throws(ChannelAPIError) -> ChannelPaymentState {
+        let result: AlipayTradeQueryResult
+        do {
+            result = try await client.queryTrade(outTradeNo: paymentNo)
+        } catch where error.code == .notFound {
+            return .notFound
+        }
+        let paid: Bool
+        switch result.tradeStatus {
+        case .success, .finished: paid = true
+        case .closed: paid = result.sendPayDate != nil && result.tradeNo != nil
+        default: return .pending(detail: result.tradeStatus.rawValue)
+        }
+        guard paid else { return .closed(detail: result.tradeStatus.rawValue) }
+        guard let tradeNo = result.tradeNo, let amount = result.totalAmountMinor else {
+            throw ChannelAPIError(
+                code: .malformedResponse, channel: .alipay, operation: "alipay.trade.query",
+                message: "Alipay reports the trade paid without trade_no or total_amount")
+        }
+        return .paid(
+            ChannelPayment(
+                paymentNo: paymentNo, channelTradeNo: tradeNo, amountMinor: amount, currency: "CNY",
+                paidAt: result.sendPayDate ?? Date(), raw: result.raw))
+    }
+
+    public func close(paymentNo: String) async throws(ChannelAPIError) {
+        do {
+            try await client.closeTrade(outTradeNo: paymentNo)
+        } catch where error.code == .notFound {
+            return
+        }
+    }
+}

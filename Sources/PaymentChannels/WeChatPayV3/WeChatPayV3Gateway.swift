@@ -1,0 +1,73 @@
+import Foundation
+import PayFleetMessages
+
+/// WeChat Pay API v3 as payment-worker calls it, over a ``WeChatPayV3Client``.
+///
+/// - prepay: `trade_type` `jsapi` (the default when the job carries an `openid`) answers the signed JSAPI set
+///   (`appId`, `timeStamp`, `nonceStr`, `package`, `signType`, `paySign`); `native` (the default otherwise)
+///   answers `code_url`.
+/// - query: SUCCESS and REFUND are paid; NOTPAY, USERPAYING and PAYERROR (the payer may try again) pending;
+///   CLOSED and REVOKED closed; ORDER_NOT_EXIST not found.
+/// - close: ORDER_NOT_EXIST counts as closed.
+public struct WeChatPayV3Gateway: PaymentGateway {
+    public let client: WeChatPayV3Client
+    public var channel: ChannelID { .wechatpay }
+    public var merchantID: String { client.merchant.id }
+
+    public init(client: WeChatPayV3Client) {
+        self.client = client
+    }
+
+    public func prepay(_ order: PrepayOrder) async throws(ChannelAPIError) -> [String: String] {
+        let openID = order.client["openid"].flatMap { $0.isEmpty ? nil : $0 }
+        let request = WeChatPayV3PrepayRequest(
+            outTradeNo: order.paymentNo, description: order.description.isEmpty ? order.paymentNo : order.description,
+            amountMinor: order.amountMinor, currency: order.currency, payerOpenID: openID, timeExpire: order.expiresAt)
+        switch order.tradeType(default: openID == nil ? "native" : "jsapi") {
+        case "jsapi":
+            let prepayID = try await client.jsapiPrepay(request)
+            return client.jsapiPayParameters(prepayID: prepayID)
+        case "native":
+            return ["code_url": try await client.nativePrepay(request)]
+        case let other:
+            throw ChannelAPIError(
+                code: .invalidRequest, channel: .wechatpay, operation: "prepay",
+                message: "WeChat Pay v3 payments are opened as trade_type jsapi or native, not \(other.prefix(32))")
+        }
+    }
+
+    public func query(paymentNo: String) async throws(ChannelAPIError) -> ChannelPaymentState {
+        let result: WeChatPayV3TransactionQueryResult
+        do {
+            result = try await client.queryTransaction(outTradeNo: paymentNo)
+        } catch where error.code == .notFound {
+            return .notFound
+        }
+        switch result.tradeState {
+        case .success, .refund:
+            guard let transactionID = result.transactionID, let amount = result.amountTotalMinor,
+                let paidAt = result.successTime
+            else {
+                throw ChannelAPIError(
+                    code: .malformedResponse, channel: .wechatpay, operation: "query_transaction",
+                    message: "WeChat Pay reports the order paid without transaction_id, amount or success_time")
+            }
+            return .paid(
+                ChannelPayment(
+                    paymentNo: paymentNo, channelTradeNo: transactionID, amountMinor: amount,
+                    currency: result.currency ?? "CNY", paidAt: paidAt, raw: result.raw))
+        case .closed, .revoked:
+            return .closed(detail: result.tradeState.rawValue)
+        default:
+            return .pending(detail: result.tradeState.rawValue)
+        }
+    }
+
+    public func close(paymentNo: String) async throws(ChannelAPIError) {
+        do {
+            try await client.closeTransaction(outTradeNo: paymentNo)
+        } catch where error.code == .notFound {
+            return
+        }
+    }
+}
