@@ -8,7 +8,7 @@ import PayFleetRuntime
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueue", abstract: "Publish a job exactly as an upstream service would.",
-        subcommands: [PaymentCreate.self])
+        subcommands: [PaymentCreate.self, PaymentQuery.self, PaymentClose.self])
 
     struct PaymentCreate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -26,6 +26,10 @@ struct EnqueueCommand: AsyncParsableCommand {
         @Option(name: .customLong("item"), help: "SKU:QTY, repeatable.") var items: [String] = []
         @Option var description: String = "PayFleet order"
         @Option(name: .customLong("expires-in"), help: "Seconds until the payment expires.") var expiresIn: Int = 7200
+        @Option(
+            name: .customLong("client"),
+            help: "KEY=VALUE of the client context the channel's prepay needs (trade_type=native, openid=…), repeatable.")
+        var client: [String] = []
         @Flag(help: "Print the job's JSON instead of publishing it.") var dryRun = false
 
         func job() throws -> CreatePayment {
@@ -42,10 +46,16 @@ struct EnqueueCommand: AsyncParsableCommand {
             }
             guard !parsed.isEmpty else { throw ValidationError("at least one --item SKU:QTY") }
             guard amount > 0 else { throw ValidationError("--amount must be > 0 (minor units)") }
+            var context: [String: String] = [:]
+            for entry in client {
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--client \(entry): expected KEY=VALUE") }
+                context[parts[0]] = parts[1]
+            }
             return CreatePayment(
                 orderNo: orderNo, userID: userID, channel: channel, merchant: merchant, amountMinor: amount,
                 currency: currency.uppercased(), items: parsed, description: description,
-                expiresAt: Date().addingTimeInterval(TimeInterval(expiresIn)), paymentNo: paymentNo)
+                expiresAt: Date().addingTimeInterval(TimeInterval(expiresIn)), paymentNo: paymentNo, client: context)
         }
 
         func run() async throws {
@@ -55,15 +65,48 @@ struct EnqueueCommand: AsyncParsableCommand {
                 print(String(decoding: body, as: UTF8.self))
                 return
             }
-            let reader = try await ConfigReader.payfleet()
-            let logger = commandLogger(reader)
-            try await Dependencies.withBroker(reader: reader, logger: logger, connectionName: "payfleet-enqueue") {
-                connection, settings in
-                try await connection.publish(
-                    .payfleet(body: body, messageID: job.dedupKey, type: RoutingKey.paymentCreate),
-                    exchange: Exchange.jobs, routingKey: RoutingKey.paymentCreate, timeout: settings.publishTimeout)
-            }
+            try await publishJob(body, messageID: job.dedupKey, routingKey: RoutingKey.paymentCreate)
             print("enqueued payment.create for order \(job.orderNo) (confirmed by the broker)")
         }
+    }
+
+    struct PaymentQuery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "payment.query",
+            abstract: "Ask the payment's channel about it and settle it if paid (recovers a missed notification).")
+
+        @Option(name: .customLong("payment-no")) var paymentNo: String
+
+        func run() async throws {
+            let job = QueryPayment(paymentNo: paymentNo)
+            try await publishJob(try PayFleetJSON.encode(job), messageID: job.dedupKey, routingKey: RoutingKey.paymentQuery)
+            print("enqueued payment.query for payment \(paymentNo) (confirmed by the broker)")
+        }
+    }
+
+    struct PaymentClose: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "payment.close",
+            abstract: "Close a pending payment at its channel and locally, releasing its stock (settled instead if paid).")
+
+        @Option(name: .customLong("payment-no")) var paymentNo: String
+
+        func run() async throws {
+            let job = ClosePayment(paymentNo: paymentNo, reason: .requested)
+            try await publishJob(try PayFleetJSON.encode(job), messageID: job.dedupKey, routingKey: RoutingKey.paymentClose)
+            print("enqueued payment.close for payment \(paymentNo) (confirmed by the broker)")
+        }
+    }
+}
+
+/// Publishes one job to payfleet.jobs with a publisher confirm.
+private func publishJob(_ body: [UInt8], messageID: String, routingKey: String) async throws {
+    let reader = try await ConfigReader.payfleet()
+    let logger = commandLogger(reader)
+    try await Dependencies.withBroker(reader: reader, logger: logger, connectionName: "payfleet-enqueue") {
+        connection, settings in
+        try await connection.publish(
+            .payfleet(body: body, messageID: messageID, type: routingKey),
+            exchange: Exchange.jobs, routingKey: routingKey, timeout: settings.publishTimeout)
     }
 }

@@ -74,3 +74,52 @@ public struct CreatePayment: Codable, Sendable, Equatable {
         case paymentNo = "payment_no"
     }
 }
+
+/// Job `payment.query` on `payfleet.jobs`: ask the payment's channel about it and, when the channel
+/// says it is paid, settle it exactly as its notification would. How a missed notification is recovered.
+/// Repeating it is harmless.
+public struct QueryPayment: Codable, Sendable, Equatable {
+    public var paymentNo: String
+
+    public init(paymentNo: String) {
+        self.paymentNo = paymentNo
+    }
+
+    public var dedupKey: String { "payment.query:\(paymentNo)" }
+
+    enum CodingKeys: String, CodingKey {
+        case paymentNo = "payment_no"
+    }
+}
+
+/// Job `payment.close` on `payfleet.jobs`: close a pending payment at its channel and locally, releasing its
+/// stock reservation. A payment the channel reports paid is settled instead. Repeating it is harmless.
+public struct ClosePayment: Codable, Sendable, Equatable {
+    public enum Reason: String, Codable, Sendable {
+        /// Asked for by an upstream service (the customer cancelled the order, …).
+        case requested
+        /// Written by payment-worker's expiry sweep: the payment passed its `expires_at` unpaid.
+        case expired
+    }
+
+    public var paymentNo: String
+    public var reason: Reason
+
+    public init(paymentNo: String, reason: Reason = .requested) {
+        self.paymentNo = paymentNo
+        self.reason = reason
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        paymentNo = try c.decode(String.self, forKey: .paymentNo)
+        reason = try c.decodeIfPresent(Reason.self, forKey: .reason) ?? .requested
+    }
+
+    public var dedupKey: String { "payment.close:\(paymentNo)" }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case paymentNo = "payment_no"
+    }
+}

@@ -3,7 +3,7 @@ import PayFleetMessages
 extension CreatePayment {
     /// Why the job cannot be honoured as sent, or nil when it is well-formed.
     /// The text names fields and rules, never a customer's data.
-    func validationProblem() -> String? {
+    public func validationProblem() -> String? {
         if !Self.isValidIdentifier(orderNo, maxLength: 64) {
             return "order_no must be 1 to 64 characters without control characters"
         }

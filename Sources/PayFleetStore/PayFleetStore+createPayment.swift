@@ -19,11 +19,14 @@ extension PayFleetStore {
     /// - Otherwise the order, its items, the reservation (stock rows locked in sku order), the
     ///   pending payment and a `payment.created` outbox row ⇒ `.created`.
     ///
+    /// With `announce` false the `payment.created` row is not written: payment-worker announces the payment
+    /// with ``recordPrepay(paymentNo:payParameters:)`` once its channel has opened it.
+    ///
     /// Every rejection writes one `payment.rejected` outbox row. Its message id is
     /// `payment.rejected:<order_no>` for insufficient stock (the event's own `messageID`) and
     /// `payment.rejected:<order_no>:<reason>:<digest of the job>` for invalid and conflicting
     /// jobs, so a redelivered job is announced once and a different job is never swallowed.
-    public func createPayment(_ job: CreatePayment) async throws -> CreatePaymentOutcome {
+    public func createPayment(_ job: CreatePayment, announce: Bool = true) async throws -> CreatePaymentOutcome {
         if let problem = job.validationProblem() {
             let event = PaymentRejected(orderNo: Self.printable(job.orderNo), reason: .invalidJob, detail: problem)
             let messageID = Self.rejectionMessageID(job, reason: .invalidJob)
@@ -39,7 +42,7 @@ extension PayFleetStore {
         }
 
         let outcome = try await withTransaction { connection in
-            try await self.createPayment(job, on: connection)
+            try await self.createPayment(job, announce: announce, on: connection)
         }
         switch outcome {
         case .created(let event):
@@ -56,7 +59,7 @@ extension PayFleetStore {
         return outcome
     }
 
-    private func createPayment(_ job: CreatePayment, on connection: PostgresConnection) async throws
+    private func createPayment(_ job: CreatePayment, announce: Bool, on connection: PostgresConnection) async throws
         -> CreatePaymentOutcome
     {
         // Everything up to the payment row can be undone without undoing the rejection's outbox row.
@@ -143,9 +146,11 @@ extension PayFleetStore {
         let event = PaymentCreated(
             orderNo: job.orderNo, paymentNo: paymentNo, channel: job.channel, merchant: job.merchant,
             amountMinor: job.amountMinor, currency: job.currency, expiresAt: expiresAt)
-        try await Self.writeOutbox(
-            routingKey: RoutingKey.paymentCreated, messageID: event.messageID, payload: event, on: connection,
-            logger: logger)
+        if announce {
+            try await Self.writeOutbox(
+                routingKey: RoutingKey.paymentCreated, messageID: event.messageID, payload: event, on: connection,
+                logger: logger)
+        }
         try await connection.query("RELEASE SAVEPOINT create_payment", logger: logger)
         return .created(event)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import PayFleetMessages
 
 extension PayFleetStore {
     /// The payment with this payment number and its order, or nil when there is none.
@@ -9,7 +10,8 @@ extension PayFleetStore {
             let rows = try await connection.query(
                 """
                 SELECT p.payment_no, p.status, p.channel, p.merchant, p.amount_minor, p.currency, p.refunded_minor,
-                       p.channel_trade_no, p.created_at, p.paid_at, p.expires_at, p.closed_at, o.order_no, o.status
+                       p.channel_trade_no, p.created_at, p.paid_at, p.expires_at, p.closed_at, o.order_no, o.status,
+                       p.prepaid_at, p.pay_parameters::text
                 FROM payments p JOIN orders o ON o.id = p.order_id
                 WHERE p.payment_no = \(paymentNo)
                 """, logger: logger)
@@ -17,7 +19,7 @@ extension PayFleetStore {
             for try await row in rows.decode(
                 (
                     String, String, String, String, Int64, String, Int64, String?, Date, Date?, Date?, Date?, String,
-                    String
+                    String, Date?, String?
                 )
                 .self)
             {
@@ -25,7 +27,8 @@ extension PayFleetStore {
                     paymentNo: row.0, status: row.1, channel: row.2, merchant: row.3, amountMinor: row.4,
                     currency: row.5,
                     refundedMinor: row.6, channelTradeNo: row.7, createdAt: row.8, paidAt: row.9, expiresAt: row.10,
-                    closedAt: row.11, orderNo: row.12, orderStatus: row.13)
+                    closedAt: row.11, orderNo: row.12, orderStatus: row.13, prepaidAt: row.14,
+                    payParameters: try row.15.map { try PayFleetJSON.decode([String: String].self, from: Array($0.utf8)) })
             }
             return result
         }

@@ -58,14 +58,14 @@ public struct PayFleetStore: Sendable {
     /// Returns whether a row was written.
     @discardableResult
     static func writeOutbox(
-        routingKey: String, messageID: String, payload: some Encodable, on connection: PostgresConnection,
-        logger: Logger
+        exchange: String = Exchange.events, routingKey: String, messageID: String, payload: some Encodable,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
         let json = try PayFleetJSON.jsonText(payload)
         let rows = try await connection.query(
             """
             INSERT INTO outbox (exchange, routing_key, message_id, payload)
-            VALUES (\(Exchange.events), \(routingKey), \(messageID), \(json)::jsonb)
+            VALUES (\(exchange), \(routingKey), \(messageID), \(json)::jsonb)
             ON CONFLICT (message_id) DO NOTHING
             RETURNING id
             """, logger: logger)

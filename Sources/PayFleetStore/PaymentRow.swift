@@ -18,11 +18,16 @@ public struct PaymentRow: Sendable, Equatable {
     public var orderNo: String
     /// `pending`, `paid`, `closed` or `cancelled`.
     public var orderStatus: String
+    /// When the channel's prepay was recorded; nil while the payment was never opened at its channel.
+    public var prepaidAt: Date?
+    /// What the prepay returned for the payer's client.
+    public var payParameters: [String: String]?
 
     public init(
         paymentNo: String, status: String, channel: String, merchant: String, amountMinor: Int64, currency: String,
         refundedMinor: Int64, channelTradeNo: String?, createdAt: Date, paidAt: Date?, expiresAt: Date?,
-        closedAt: Date?, orderNo: String, orderStatus: String
+        closedAt: Date?, orderNo: String, orderStatus: String, prepaidAt: Date? = nil,
+        payParameters: [String: String]? = nil
     ) {
         self.paymentNo = paymentNo
         self.status = status
@@ -38,5 +43,7 @@ public struct PaymentRow: Sendable, Equatable {
         self.closedAt = closedAt
         self.orderNo = orderNo
         self.orderStatus = orderStatus
+        self.prepaidAt = prepaidAt
+        self.payParameters = payParameters
     }
 }

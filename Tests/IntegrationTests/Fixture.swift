@@ -42,8 +42,14 @@ enum Fixture {
             "enqueue", "payment.create", "--order-no", "ORD-\(paymentNo)", "--amount", "\(amount)", "--channel", channel,
             "--merchant", "demo", "--payment-no", paymentNo, "--item", "\(sku):1",
         ])
-        try await waitFor("payment \(paymentNo) pending", fleet) { db in
-            try await paymentStatus(db, paymentNo) == "pending"
+        try await waitOpened(paymentNo, fleet)
+    }
+
+    /// Waits until payment-worker has opened the payment at its channel (the prepay is recorded).
+    static func waitOpened(_ paymentNo: String, _ fleet: TestFleet) async throws {
+        try await waitFor("payment \(paymentNo) opened at its channel", fleet) { db in
+            try await TestDatabase.scalar(
+                db, "SELECT count(*) FROM payments WHERE payment_no = \(paymentNo) AND prepaid_at IS NOT NULL") == 1
         }
     }
 }

@@ -16,6 +16,8 @@ public final class TestFleet: Sendable {
         case fulfilmentWorker = "fulfilment-worker"
         case retryWorker = "retry-worker"
         case eventsWorker = "events-worker"
+        /// The stand-in channels; started first whenever payment-worker is, since its prepays call it.
+        case sandbox = "channel-sandbox"
 
         /// What ``TestFleet/start(_:)`` starts unless told otherwise.
         public static let standard: [Role] = [.receiver, .paymentWorker, .fulfilmentWorker]
@@ -23,23 +25,33 @@ public final class TestFleet: Sendable {
 
     public let directory: URL
     public let receiverPort: Int
+    /// Where the channel-sandbox listens (the merchants' API base URLs point there).
+    public let sandboxPort: Int
     public let environment: [String: String]
     public let notifier: SandboxNotifier
     private let processes = Mutex<[Role: (FleetProcess, Int)]>([:])
 
     /// Migrates the test database, then starts `roles` and waits until each is ready.
-    public static func start(_ roles: [Role] = Role.standard) async throws -> TestFleet {
-        let fleet = try await TestFleet()
+    /// `environment` adds to (or overrides) the fleet's `PAYFLEET_*` settings for every process.
+    public static func start(_ roles: [Role] = Role.standard, environment: [String: String] = [:]) async throws
+        -> TestFleet
+    {
+        let fleet = try await TestFleet(extra: environment)
         try await fleet.runCLI(["migrate"])
+        var roles = roles
+        if roles.contains(.paymentWorker), !roles.contains(.sandbox) { roles.insert(.sandbox, at: 0) }
         for role in roles { try await fleet.start(role) }
         return fleet
     }
 
-    private init() async throws {
+    private init(extra: [String: String]) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("payfleet-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         receiverPort = try FreePort.pick()
+        sandboxPort = try FreePort.pick()
         let root = TestServices.repositoryRoot.path
+        let receiverURL = "http://127.0.0.1:\(receiverPort)"
+        let sandboxURL = "http://127.0.0.1:\(sandboxPort)"
         environment = [
             "PAYFLEET_CONFIG": "\(root)/config/sandbox/payfleet.sandbox.yaml",
             "PAYFLEET_POSTGRES_URL": try TestServices.requirePostgresURL(),
@@ -47,7 +59,14 @@ public final class TestFleet: Sendable {
             "PAYFLEET_RECEIVER_PORT": "\(receiverPort)",
             "PAYFLEET_SHUTDOWN_GRACE_SECONDS": "10",
             "PAYFLEET_WORKER_REQUEUE_PAUSE_MS": "200",
-        ]
+            // The channels reach this fleet's receiver; its merchants' APIs are this fleet's sandbox.
+            "PAYFLEET_RECEIVER_PUBLIC_URL": receiverURL,
+            "PAYFLEET_SANDBOX_PORT": "\(sandboxPort)",
+            "PAYFLEET_SANDBOX_RECEIVER_URL": receiverURL,
+            "PAYFLEET_SANDBOX_NOTIFY_BASE_URL": receiverURL,
+            "PAYFLEET_CHANNELS_WECHATPAY_API_BASE_URL": sandboxURL,
+            "PAYFLEET_CHANNELS_ALIPAY_API_BASE_URL": "\(sandboxURL)/gateway.do",
+        ].merging(extra) { _, override in override }
         // Key paths in the sandbox config are relative to the repository root.
         _ = FileManager.default.changeCurrentDirectoryPath(root)
         let reader = try await ConfigReader.payfleet(environment: environment)
@@ -57,8 +76,13 @@ public final class TestFleet: Sendable {
     /// Starts (or restarts) `role` and waits for its `/health/ready`.
     @discardableResult
     public func start(_ role: Role, arguments: [String] = []) async throws -> FleetProcess {
-        let port = role == .receiver ? receiverPort : try FreePort.pick()
-        let args = role == .receiver ? arguments : arguments + ["--ops-port", "\(port)"]
+        let port: Int
+        switch role {
+        case .receiver: port = receiverPort
+        case .sandbox: port = sandboxPort
+        default: port = try FreePort.pick()
+        }
+        let args = role == .receiver || role == .sandbox ? arguments : arguments + ["--ops-port", "\(port)"]
         let process = try FleetProcess(role.rawValue, arguments: args, environment: environment, logDirectory: directory)
         processes.withLock { $0[role] = (process, port) }
         try await waitReady(role, timeout: .seconds(30))
@@ -144,9 +168,9 @@ extension TestFleet {
     /// Starts a fleet, runs `body` with it and stops it; when `body` fails, the error carries
     /// the tail of every process's log so the test report says what the fleet saw.
     public static func with(
-        _ roles: [Role] = Role.standard, _ body: (TestFleet) async throws -> Void
+        _ roles: [Role] = Role.standard, environment: [String: String] = [:], _ body: (TestFleet) async throws -> Void
     ) async throws {
-        let fleet = try await start(roles)
+        let fleet = try await start(roles, environment: environment)
         do {
             try await body(fleet)
         } catch {
@@ -155,5 +179,27 @@ extension TestFleet {
             throw TestServicesError("\(error)\n-- fleet logs --\n\(logs)")
         }
         await fleet.stop()
+    }
+
+    /// Calls the channel-sandbox's control API (`POST /sandbox/<channel>/pay/<no>`, `/sandbox/faults`, …) and
+    /// returns the status and body.
+    @discardableResult
+    public func sandbox(_ method: String, _ path: String, json: String? = nil) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(sandboxPort)\(path)")
+        request.method = HTTPMethod(rawValue: method)
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    /// Injects a fault at the sandbox: `mode` drop | delay | error5xx | duplicate | tamper on `endpoint`.
+    public func sandboxFault(_ endpoint: String, _ mode: String, count: Int = 1) async throws {
+        let (status, body) = try await sandbox(
+            "POST", "/sandbox/faults", json: "{\"endpoint\":\"\(endpoint)\",\"mode\":\"\(mode)\",\"count\":\(count)}")
+        guard status == 200 else { throw TestServicesError("sandbox fault \(endpoint) \(mode): HTTP \(status) \(body)") }
     }
 }

@@ -11,7 +11,8 @@ import ServiceLifecycle
 enum WorkerProcess {
     static func build(
         role: String, queue: String, defaultOpsPort: Int, reader: ConfigReader,
-        handler: @escaping @Sendable (PayFleetStore) -> QueueConsumerService.Handler
+        handler: @escaping @Sendable (PayFleetStore) -> QueueConsumerService.Handler,
+        services: @Sendable (PayFleetStore, Logger) -> [any Service] = { _, _ in [] }
     ) async throws -> ServiceGroup {
         let (logger, registry) = Observability.bootstrap(label: role, reader: reader)
         let postgres = try PostgresSettings(reader: reader)
@@ -44,6 +45,6 @@ enum WorkerProcess {
                 "queue": "\(queue)", "concurrency": "\(worker.concurrency)", "ops": "\(process.opsHost):\(process.opsPort)",
                 "postgres": "\(postgres.redactedURL)", "amqp": "\(amqp.configuration.redactedURL)",
             ])
-        return process.serviceGroup([client, connection, database, consumer, ops], logger: logger)
+        return process.serviceGroup([client, connection, database, consumer] + services(store, logger) + [ops], logger: logger)
     }
 }
