@@ -23,7 +23,18 @@ struct StatusCommand: AsyncParsableCommand {
                     throw ValidationError("no payment \(payment)")
                 }
                 print("payment \(payment): \(row.status), order \(row.orderNo): \(row.orderStatus)")
-                print("  amount_minor \(row.amountMinor) \(row.currency), channel_trade_no \(row.channelTradeNo ?? "-")")
+                print("  \(row.channel)/\(row.merchant), amount_minor \(row.amountMinor) \(row.currency)")
+                if let prepaidAt = row.prepaidAt {
+                    let keys = (row.payParameters ?? [:]).keys.sorted().joined(separator: ", ")
+                    print("  opened at the channel \(prepaidAt.formatted(.iso8601)); pay parameters: \(keys)")
+                } else if row.status == "pending" {
+                    print("  not opened at the channel yet")
+                }
+                if let tradeNo = row.channelTradeNo { print("  channel trade no \(tradeNo)") }
+                let events = try await store.eventCounts(paymentNo: payment)
+                if !events.isEmpty {
+                    print("  events: " + events.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+                }
                 return
             }
             let summary = try await store.statusSummary()

@@ -70,3 +70,24 @@ extension PayFleetStore {
         }
     }
 }
+
+extension PayFleetStore {
+    /// How many events of each routing key the outbox holds for a payment (its `payment_no` or its order's
+    /// `order_no`): what `payfleet status --payment` shows, e.g. `order.paid: 1`.
+    public func eventCounts(paymentNo: String) async throws -> [String: Int] {
+        let logger = self.logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT routing_key, count(*)::int8 FROM outbox
+                WHERE payload->>'payment_no' = \(paymentNo)
+                   OR payload->>'order_no' = (SELECT o.order_no FROM payments p JOIN orders o ON o.id = p.order_id
+                                              WHERE p.payment_no = \(paymentNo))
+                GROUP BY routing_key ORDER BY routing_key
+                """, logger: logger)
+            var counts: [String: Int] = [:]
+            for try await (key, count) in rows.decode((String, Int64).self) { counts[key] = Int(count) }
+            return counts
+        }
+    }
+}
