@@ -184,6 +184,8 @@ struct WeChatPayV3Sandbox: SandboxChannel {
             return .error(400, "PARAM_ERROR", "JSAPI 下单缺少 payer.openid")
         }
         let currency = SandboxJSON.string(amount, "currency") ?? "CNY"
+        // The domestic API takes renminbi only, as the real one does.
+        guard currency == "CNY" else { return .error(400, "PARAM_ERROR", "amount.currency 仅支持 CNY") }
         let fresh =
             tradeType == "JSAPI"
             ? "wx" + SandboxIDs.digits(14) + SandboxIDs.token(20) : "weixin://wxpay/bizpayurl?pr=" + SandboxIDs.token(7)

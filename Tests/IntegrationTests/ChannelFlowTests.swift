@@ -159,6 +159,36 @@ struct ChannelFlowTests {
         }
     }
 
+    @Test func aPermanentChannelRefusalRejectsThePaymentAndReleasesStock() async throws {
+        try await TestFleet.with(Self.roles) { fleet in
+            let paymentNo = "CX\(Fixture.unique())"
+            let sku = "SKU-\(paymentNo)"
+            try await fleet.runCLI(["stock", "set", "--sku", sku, "--on-hand", "3"])
+            // WeChat Pay's domestic API refuses anything but CNY (PARAM_ERROR): no retry can help.
+            try await fleet.runCLI([
+                "enqueue", "payment.create", "--order-no", "ORD-\(paymentNo)", "--amount", "700", "--currency", "USD",
+                "--channel", "wechatpay", "--merchant", "demo", "--payment-no", paymentNo, "--item", "\(sku):2",
+            ])
+            try await Fixture.waitFor("payment \(paymentNo) rejected", fleet) { db in
+                try await Fixture.paymentStatus(db, paymentNo) == "closed"
+            }
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(try await TestDatabase.text(db, "SELECT status FROM orders WHERE order_no = \("ORD-" + paymentNo)") == "cancelled")
+                #expect(try await TestDatabase.scalar(db, "SELECT reserved FROM stock WHERE sku = \(sku)") == 0)
+                let payload = try #require(
+                    try await TestDatabase.text(
+                        db,
+                        "SELECT payload::text FROM outbox WHERE routing_key = 'payment.rejected' AND payload->>'order_no' = \("ORD-" + paymentNo)"))
+                let event = try PayFleetJSON.decode(PaymentRejected.self, from: Array(payload.utf8))
+                #expect(event.reason == .channelRejected)
+                #expect(event.detail.contains("PARAM_ERROR"), "\(event.detail)")
+                #expect(
+                    try await TestDatabase.scalar(db, "SELECT count(*) FROM outbox WHERE message_id = \("payment.created:" + paymentNo)") == 0)
+                #expect(try await TestDatabase.scalar(db, "SELECT count(*) FROM retries WHERE message_id = \("payment.create:ORD-" + paymentNo)") == 0)
+            }
+        }
+    }
+
     // MARK: Helpers
 
     static func orderPaidCount(_ db: PostgresClient, _ paymentNo: String) async throws -> Int64 {
