@@ -19,9 +19,11 @@ import PaymentChannels
 public struct GatewayRegistry: Sendable {
     private var gateways: [String: any PaymentGateway]
 
+    /// Every call through these gateways is counted and timed (``MeteredGateway``).
     public init(gateways: [any PaymentGateway]) {
         self.gateways = Dictionary(
-            gateways.map { ("\($0.channel.rawValue)/\($0.merchantID)", $0) }, uniquingKeysWith: { first, _ in first })
+            gateways.map { ("\($0.channel.rawValue)/\($0.merchantID)", MeteredGateway($0)) },
+            uniquingKeysWith: { first, _ in first })
     }
 
     /// Every configured gateway, calling out through `transport`.
