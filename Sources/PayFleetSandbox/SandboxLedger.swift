@@ -28,6 +28,16 @@ final class SandboxLedger: Sendable {
         }
     }
 
+    /// The orders of `channel` whose channel number (`transaction_id`, `trade_no`) is `tradeNo`, under any account
+    /// unless `account` is given.
+    func find(channel: String, tradeNo: String, account: String? = nil) -> [SandboxPayment] {
+        payments.withLock { all in
+            all.values.filter {
+                $0.key.channel == channel && $0.tradeNo == tradeNo && (account == nil || $0.key.account == account)
+            }
+        }
+    }
+
     /// The orders of `channel` holding a refund numbered `outRefundNo`, under any account unless `account` is
     /// given.
     func findRefund(channel: String, outRefundNo: String, account: String? = nil) -> [SandboxPayment] {

@@ -2,18 +2,27 @@ import AsyncHTTPClient
 import Configuration
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// The channel sandbox: an HTTP server that stands in for the channels' APIs (WeChat Pay v3 under `/v3/…`,
-/// Alipay's gateway at `/gateway.do`), keeps their orders and refunds in memory, and plays the payer and the
-/// channel on `/sandbox/…` — paying, closing and refunding, and sending the signed notifications with the
+/// Alipay's gateway at `/gateway.do`, Baidu's cashier at `/rest/2.0/smartapp/pay/paymentservice/…` and
+/// `/cashier/applyOrderRefund`, Stripe under `/v1/…`), keeps their orders and refunds in memory, and plays the
+/// payer and the channel on `/sandbox/…` — paying, closing and refunding, and sending the signed notifications with the
 /// channels' retry schedules. TEST-ONLY keys; never point production at it.
+///
+/// WeChat Pay v2 answers `/pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder` and `/pay/refundquery` on the
+/// same port, and `/secapi/pay/refund` on a second, TLS listener (``refundTLSApplication()``,
+/// `sandbox.wechatpay_v2.tls_port`) that requires a client certificate issued by the sandbox's TEST-ONLY CA.
 ///
 /// Control API (JSON):
 /// - `POST /sandbox/<channel>/pay/<out_trade_no>`, `…/close/<out_trade_no>`, `…/refund/<out_refund_no>`
 ///   (`?account=<mchid|app_id>` when several merchants share a number): acts and answers a summary with the
 ///   notification's attempts so far.
 /// - `GET /sandbox/state/<channel>/<out_trade_no>`: the sandbox's view of the order.
+/// - `POST /sandbox/baidu/cashier`: the payer opens Baidu's cashier with a signed orderInfo (see ``BaiduSandbox``).
 /// - `POST /sandbox/faults` `{"endpoint":…,"mode":"drop|delay|error5xx|duplicate|tamper","count":N,"delay_ms":…}`,
 ///   `GET /sandbox/faults`, `DELETE /sandbox/faults`.
 public final class SandboxServer: Sendable {
@@ -22,6 +31,8 @@ public final class SandboxServer: Sendable {
     let ledger: SandboxLedger
     let dispatcher: NotificationDispatcher
     let channels: [any SandboxChannel]
+    /// WeChat Pay v2, also served on its refund TLS listener.
+    let weChatPayV2: WeChatPayV2Sandbox?
     let logger: Logger
 
     /// `httpClient` sends the notifications.
@@ -47,6 +58,25 @@ public final class SandboxServer: Sendable {
                     settings: alipay, ledger: ledger, faults: faults, dispatcher: dispatcher,
                     notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
         }
+        if let baidu = settings.baidu {
+            channels.append(
+                BaiduSandbox(
+                    settings: baidu, ledger: ledger, faults: faults, dispatcher: dispatcher,
+                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
+        }
+        if let stripe = settings.stripe {
+            channels.append(
+                StripeSandbox(
+                    settings: stripe, ledger: ledger, faults: faults, dispatcher: dispatcher,
+                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
+        }
+        let weChatPayV2 = settings.wechatpayV2.map {
+            WeChatPayV2Sandbox(
+                settings: $0, ledger: ledger, faults: faults, dispatcher: dispatcher,
+                notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold)
+        }
+        if let weChatPayV2 { channels.append(weChatPayV2) }
+        self.weChatPayV2 = weChatPayV2
         for channel in channels { endpoints.formUnion(channel.faultEndpoints) }
         faults.allow(endpoints)
         self.ledger = ledger
@@ -93,10 +123,34 @@ public final class SandboxServer: Sendable {
             logger: logger)
     }
 
-    /// Serves until SIGTERM or SIGINT, then cancels the pending notification retries.
+    /// The TLS application of WeChat Pay v2's `/secapi/pay/refund`, listening on `sandbox.host`:
+    /// `sandbox.wechatpay_v2.tls_port` and requiring a client certificate from `sandbox.wechatpay_v2.client_ca`;
+    /// nil when WeChat Pay v2 is not played over TLS.
+    public func refundTLSApplication() throws -> Application<RouterResponder<BasicRequestContext>>? {
+        guard let weChatPayV2, let tls = weChatPayV2.settings.refundTLS else { return nil }
+        let router = Router()
+        weChatPayV2.addRefundRoute(to: router)
+        return Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(
+                address: .hostname(settings.host, port: weChatPayV2.settings.refundTLSPort),
+                serverName: "payfleet-channel-sandbox"),
+            logger: logger)
+    }
+
+    /// Serves (with the refund TLS listener, if any) until SIGTERM or SIGINT, then cancels the pending
+    /// notification retries.
     public func run() async throws {
         defer { shutdown() }
-        try await application().runService()
+        guard let secure = try refundTLSApplication() else {
+            try await application().runService()
+            return
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application()), .init(service: secure)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     /// Cancels the notification retries still pending; call after the application stops.

@@ -19,9 +19,22 @@ import _CryptoExtras
 /// - `wechatpay.merchant_api_certificate`: the merchant API certificate whose key must sign our requests.
 /// - `alipay.private_key`: the "Alipay" private key that signs gateway responses and notifications.
 /// - `alipay.app_public_key`: the app public key our requests must verify with.
+/// - `baidu.platform_private_key`: the Baidu platform private key that signs notifications (`rsaSign`).
+/// - `baidu.developer_public_key`: the developer public key our requests' and orderInfo's `rsaSign` must verify
+///   with.
+/// - `stripe.secret_key_file`: the secret key (`sk_test_…`) the stand-in Stripe account accepts as
+///   `Authorization: Bearer`, for every Stripe merchant whose `channels.stripe.<id>.api.secret_key_file` names
+///   no other.
+/// - `wechatpay_v2.server_certificate`, `wechatpay_v2.server_private_key`: the TLS listener of
+///   `/secapi/pay/refund`; `wechatpay_v2.client_ca`: the CA whose client certificates it requires;
+///   `wechatpay_v2.tls_port` (8091). `wechatpay_v2.refund_over_plain_http` (false) also serves the refund on the
+///   plain port without a client certificate (demos without TLS keys only). Merchants: `channels.wechatpay_v2`
+///   with `mch_id`, `app_id`, `api_key_file`.
 ///
 /// Merchants come from the same keys the receiver reads: `channels.wechatpay.merchants` with each one's
-/// `mch_id`, `app_id`, `apiv3_key_file`, and `channels.alipay.merchants` with `app_id`, `seller_id`. A channel
+/// `mch_id`, `app_id`, `apiv3_key_file`, `channels.alipay.merchants` with `app_id`, `seller_id`,
+/// `channels.baidu.merchants` with `app_key`, `deal_id`, and `channels.stripe.merchants` with
+/// `endpoint_secret_files` (the first signs the webhooks) and `api.secret_key_file`. A channel
 /// whose sandbox keys are absent is not played (its endpoints answer as for an unknown merchant).
 public struct SandboxSettings: Sendable {
     /// A WeChat Pay v3 merchant as the sandbox knows it.
@@ -101,6 +114,73 @@ public struct SandboxSettings: Sendable {
         }
     }
 
+    /// A Baidu cashier app as the sandbox knows it.
+    public struct BaiduMerchant: Sendable {
+        public var id: String
+        public var appKey: String
+        public var dealID: String
+
+        public init(id: String, appKey: String, dealID: String) {
+            self.id = id
+            self.appKey = appKey
+            self.dealID = dealID
+        }
+    }
+
+    /// The Baidu cashier side: apps and keys.
+    public struct Baidu: Sendable {
+        public var merchants: [BaiduMerchant]
+        /// Signs notifications (`rsaSign`).
+        public var platformPrivateKey: _RSA.Signing.PrivateKey
+        /// Verifies our requests' and orderInfo's `rsaSign`.
+        public var developerPublicKey: _RSA.Signing.PublicKey
+
+        public init(
+            merchants: [BaiduMerchant], platformPrivateKey: _RSA.Signing.PrivateKey,
+            developerPublicKey: _RSA.Signing.PublicKey
+        ) {
+            self.merchants = merchants
+            self.platformPrivateKey = platformPrivateKey
+            self.developerPublicKey = developerPublicKey
+        }
+
+        public func merchant(appKey: String) -> BaiduMerchant? {
+            merchants.first { $0.appKey == appKey }
+        }
+    }
+
+    /// A Stripe account as the sandbox knows it: the secret key it accepts and the endpoint secret its webhooks
+    /// are signed with.
+    public struct StripeMerchant: Sendable {
+        public var id: String
+        public var secretKey: StripeSecretKey
+        public var endpointSecret: [UInt8]
+
+        public init(id: String, secretKey: StripeSecretKey, endpointSecret: [UInt8]) {
+            self.id = id
+            self.secretKey = secretKey
+            self.endpointSecret = endpointSecret
+        }
+    }
+
+    /// The Stripe side: accounts.
+    public struct Stripe: Sendable {
+        public var merchants: [StripeMerchant]
+
+        public init(merchants: [StripeMerchant]) {
+            self.merchants = merchants
+        }
+
+        /// The account whose secret key is `key`, compared in constant time.
+        public func merchant(secretKey key: [UInt8]) -> StripeMerchant? {
+            var found: StripeMerchant?
+            for merchant in merchants where merchant.secretKey.matches(key) {
+                found = found ?? merchant
+            }
+            return found
+        }
+    }
+
     public var host: String
     public var port: Int
     /// `log.level`: trace … critical.
@@ -111,11 +191,15 @@ public struct SandboxSettings: Sendable {
     public var dropHold: Duration
     public var wechatpay: WeChatPay?
     public var alipay: Alipay?
+    public var baidu: Baidu?
+    public var stripe: Stripe?
+    public var wechatpayV2: WeChatPayV2?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, notifyBaseURL: String = "http://127.0.0.1:8080",
         timeCompression: Double = 60, notifyTimeout: Duration = .seconds(5), dropHold: Duration = .seconds(30),
-        wechatpay: WeChatPay?, alipay: Alipay?
+        wechatpay: WeChatPay?, alipay: Alipay?, baidu: Baidu? = nil, stripe: Stripe? = nil,
+        wechatpayV2: WeChatPayV2? = nil
     ) {
         self.host = host
         self.port = port
@@ -125,6 +209,9 @@ public struct SandboxSettings: Sendable {
         self.dropHold = dropHold
         self.wechatpay = wechatpay
         self.alipay = alipay
+        self.baidu = baidu
+        self.stripe = stripe
+        self.wechatpayV2 = wechatpayV2
     }
 
     /// The settings of the process: ``ConfigReader/sandbox(environment:)`` read by ``init(reader:)``.
@@ -164,6 +251,9 @@ public struct SandboxSettings: Sendable {
         dropHold = .milliseconds(holdMS)
         wechatpay = try Self.weChatPay(reader)
         alipay = try Self.alipay(reader)
+        baidu = try Self.baidu(reader)
+        stripe = try Self.stripe(reader)
+        wechatpayV2 = try WeChatPayV2.load(reader)
     }
 
     private static func weChatPay(_ reader: ConfigReader) throws -> WeChatPay? {
@@ -218,6 +308,43 @@ public struct SandboxSettings: Sendable {
                     sellerID: m.string(forKey: "seller_id")))
         }
         return Alipay(merchants: merchants, alipayPrivateKey: privateKey, appPublicKey: appKey)
+    }
+
+    private static func baidu(_ reader: ConfigReader) throws -> Baidu? {
+        let keys = reader.scoped(to: "sandbox.baidu")
+        guard let privateKeyPath = keys.string(forKey: "platform_private_key") else { return nil }
+        let developerKeyPath = try required(keys, "developer_public_key", "sandbox.baidu")
+        let platformKey = try load { () throws(ChannelError) in try PEMKeys.loadRSAPrivateKey(path: privateKeyPath) }
+        let developerKey = try load { () throws(ChannelError) in try PEMKeys.loadRSAPublicKey(path: developerKeyPath) }
+        var merchants: [BaiduMerchant] = []
+        for id in reader.stringArray(forKey: "channels.baidu.merchants", default: []) {
+            let m = reader.scoped(to: ConfigKey(["channels", "baidu", id]))
+            let prefix = "channels.baidu.\(id)"
+            merchants.append(
+                BaiduMerchant(
+                    id: id, appKey: try required(m, "app_key", prefix), dealID: try required(m, "deal_id", prefix)))
+        }
+        return Baidu(merchants: merchants, platformPrivateKey: platformKey, developerPublicKey: developerKey)
+    }
+
+    private static func stripe(_ reader: ConfigReader) throws -> Stripe? {
+        let keys = reader.scoped(to: "sandbox.stripe")
+        guard let secretKeyPath = keys.string(forKey: "secret_key_file") else { return nil }
+        let accountKey = try load { () throws(ChannelError) in try StripeSecretKey.load(path: secretKeyPath) }
+        var merchants: [StripeMerchant] = []
+        for id in reader.stringArray(forKey: "channels.stripe.merchants", default: []) {
+            let m = reader.scoped(to: ConfigKey(["channels", "stripe", id]))
+            let secretFiles = m.stringArray(forKey: "endpoint_secret_files", default: [])
+            let endpoint = try load { () throws(ChannelError) in
+                try PaymentChannels.StripeMerchant.load(id: id, endpointSecretFiles: secretFiles)
+            }
+            var key = accountKey
+            if let path = m.string(forKey: "api.secret_key_file"), !path.isEmpty {
+                key = try load { () throws(ChannelError) in try StripeSecretKey.load(path: path) }
+            }
+            merchants.append(StripeMerchant(id: id, secretKey: key, endpointSecret: endpoint.endpointSecrets[0]))
+        }
+        return Stripe(merchants: merchants)
     }
 
     private static func required(_ reader: ConfigReader, _ key: String, _ prefix: String) throws -> String {

@@ -58,6 +58,9 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         router.get("/v3/pay/transactions/out-trade-no/:no") { request, context in
             try await handle(request, context, endpoint: "wechatpay.query", query)
         }
+        router.get("/v3/pay/transactions/id/:id") { request, context in
+            try await handle(request, context, endpoint: "wechatpay.query", queryByTransactionID)
+        }
         router.post("/v3/pay/transactions/out-trade-no/:no/close") { request, context in
             try await handle(request, context, endpoint: "wechatpay.close", close)
         }
@@ -218,6 +221,22 @@ struct WeChatPayV3Sandbox: SandboxChannel {
             return .error(400, "PARAM_ERROR", "查询参数 mchid 缺失或与请求头不一致")
         }
         guard let payment = ledger.payment(key(call, outTradeNo)) else {
+            return .error(404, "ORDER_NOT_EXIST", "订单不存在")
+        }
+        return .json(200, transactionJSON(payment))
+    }
+
+    /// `GET /v3/pay/transactions/id/{transaction_id}`: only a paid order has a transaction_id.
+    func queryByTransactionID(_ call: Call) -> Plain {
+        guard let transactionID = call.context.parameters.get("id") else {
+            return .error(400, "PARAM_ERROR", "缺少 transaction_id")
+        }
+        guard let mchID = call.request.uri.queryParameters.get("mchid"), mchID == call.merchant.mchID else {
+            return .error(400, "PARAM_ERROR", "查询参数 mchid 缺失或与请求头不一致")
+        }
+        guard let payment = ledger.find(channel: name, tradeNo: transactionID, account: mchID).first,
+            payment.paidAt != nil
+        else {
             return .error(404, "ORDER_NOT_EXIST", "订单不存在")
         }
         return .json(200, transactionJSON(payment))

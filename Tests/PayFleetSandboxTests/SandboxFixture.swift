@@ -58,7 +58,8 @@ enum Keys {
             alipay: .init(
                 merchants: [.init(id: "demo", appID: alipayAppID, sellerID: alipaySellerID)],
                 alipayPrivateKey: try PEMKeys.loadRSAPrivateKey(path: alipayPrivateKey),
-                appPublicKey: try PEMKeys.loadRSAPublicKey(path: alipayPublicKey)))
+                appPublicKey: try PEMKeys.loadRSAPublicKey(path: alipayPublicKey)),
+            baidu: try baiduSettings(), stripe: try stripeSettings())
     }
 }
 
@@ -75,11 +76,28 @@ final class Receiver: Sendable {
 
     let weChat: WeChatPayV3Verifier
     let alipay: AlipayVerifier
+    let weChatV2: WeChatPayV2Verifier
+    let baidu: BaiduVerifier
+    let stripe: StripeVerifier
     private let state = Mutex<(received: [Received], failures: Int)>(([], 0))
 
     init() throws {
         weChat = WeChatPayV3Verifier(merchant: try Keys.weChatMerchant())
         alipay = AlipayVerifier(merchant: try Keys.alipayMerchant())
+        weChatV2 = WeChatPayV2Verifier(merchant: try Keys.weChatV2Merchant())
+        baidu = BaiduVerifier(merchant: try Keys.baiduMerchant())
+        stripe = StripeVerifier(merchant: try Keys.stripeMerchant())
+    }
+
+    /// The verifier of `/notify/<channel>/…`.
+    func verifier(_ channel: String) -> any NotificationVerifier {
+        switch channel {
+        case "alipay": alipay
+        case "wechatpay-v2": weChatV2
+        case "baidu": baidu
+        case "stripe": stripe
+        default: weChat
+        }
     }
 
     /// The next `count` authentic deliveries are answered with a failure.
@@ -95,7 +113,7 @@ final class Receiver: Sendable {
             let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let verifier: any NotificationVerifier = channel == "alipay" ? self.alipay : self.weChat
+            let verifier = self.verifier(channel)
             let reply: ChannelReply
             do {
                 let notification = try verifier.verify(ChannelRequest(headers: headers, body: body), now: Date())

@@ -45,6 +45,26 @@ struct WeChatPayV3SandboxTests {
         }
     }
 
+    @Test("query by transaction_id: the paid order, the same result as by out_trade_no; unknown ones not found")
+    func queryByTransactionID() async throws {
+        try await Harness.run { h in
+            let client = try h.weChatClient()
+            let no = orderNo()
+            _ = try await client.nativePrepay(.init(outTradeNo: no, description: "by id", amountMinor: 321))
+            try await h.control("POST", "/sandbox/wechatpay/pay/\(no)")
+            let byNumber = try await client.queryTransaction(outTradeNo: no)
+            let transactionID = try #require(byNumber.transactionID)
+            let byID = try await client.queryTransaction(transactionID: transactionID)
+            #expect(byID.outTradeNo == no)
+            #expect(byID.tradeState == .success)
+            #expect(byID.amountTotalMinor == 321)
+            #expect(byID.successTime == byNumber.successTime)
+            let missing = await apiError { _ = try await client.queryTransaction(transactionID: "4200" + no) }
+            #expect(missing?.code == .notFound)
+            #expect(missing?.channelCode == "ORDER_NOT_EXIST")
+        }
+    }
+
     @Test("close → CLOSED; a closed order can be neither paid nor prepaid again; an unknown order is not found")
     func close() async throws {
         try await Harness.run { h in

@@ -74,6 +74,15 @@ struct KeySetGeneratorTests {
         let baidu = try BaiduMerchant.load(
             id: "gen", appKey: "k", dealID: "1", platformPublicKeyFiles: [path("baidu-platform-public-key-TEST-ONLY.pem")])
         #expect(baidu.platformPublicKeys.count == 1)
+        // The Baidu developer key signs orderInfo that its public half verifies; the Stripe secret key loads.
+        let developer = try BaiduRequestSigner.load(
+            appKey: "k", privateKeyFile: path("baidu-developer-private-key-TEST-ONLY.pem"))
+        let orderInfoSign = try #require(Data(base64Encoded: developer.sign(["tpOrderId": "PF1", "totalAmount": "1"])))
+        #expect(
+            try PEMKeys.loadRSAPublicKey(path: path("baidu-developer-public-key-TEST-ONLY.pem")).isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: orderInfoSign),
+                for: Insecure.SHA1.hash(data: Array("totalAmount=1&tpOrderId=PF1".utf8)), padding: .insecurePKCS1v1_5))
+        #expect(try StripeSecretKey.load(path: path("stripe-secret-key-TEST-ONLY.txt")).isTestMode)
 
         // Two runs never produce the same secrets.
         let again = try KeySetGenerator.generate()

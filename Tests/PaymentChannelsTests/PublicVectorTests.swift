@@ -144,4 +144,34 @@ import _CryptoExtras
             try verifier.verify(ChannelRequest(headers: [:], body: Array(tampered.utf8)), now: Date())
         }
     }
+
+    /// Baidu's "签名与验签" page (smartprogram.baidu.com): the orderInfo example `appKey=MMMabc&dealId=470193086&
+    /// totalAmount=11300&tpOrderId=3028903626` signed with the example key of its "密钥生成" page (the fixture
+    /// holds the public half). The content ``BaiduRequestSigner`` builds from an orderInfo's four signed fields
+    /// (`rsaSign` left out) must be Baidu's, byte for byte, for Baidu's signature to verify over it.
+    @Test func baiduDocumentedOrderInfoVector() throws {
+        let content = BaiduRequestSigner.signContent([
+            "tpOrderId": "3028903626", "totalAmount": "11300", "dealId": "470193086", "appKey": "MMMabc",
+        ])
+        #expect(content == "appKey=MMMabc&dealId=470193086&totalAmount=11300&tpOrderId=3028903626")
+        let url = try #require(
+            Bundle.module.url(
+                forResource: "baidu-docs-example-public-key", withExtension: "pem", subdirectory: "Fixtures"))
+        let key = try _RSA.Signing.PublicKey(unsafePEMRepresentation: try String(contentsOf: url, encoding: .utf8))
+        let documented = try #require(
+            Data(
+                base64Encoded:
+                    "TN0ZNPyQeTnPjCN5hUa7JwrXOhR8uDASXPazidVQHFSiGCH5aouBkVvJxtf8PeqzGYWAASwS2oOt2eJfunzC5dTFd/pWJeJT"
+                    + "oMgCSgRY7KtQUCCDnMrtpqiMAf+dLiXps3HpWhVB4CK6MXfHc64ejP5a2fu5bg8B0BTcHrqaGc0="))
+        let signature = _RSA.Signing.RSASignature(rawRepresentation: documented)
+        #expect(
+            key.isValidSignature(
+                signature, for: Insecure.SHA1.hash(data: Array(content.utf8)), padding: .insecurePKCS1v1_5))
+        // rsaSign itself and the unsigned orderInfo fields stay out of the content.
+        #expect(
+            BaiduRequestSigner.signContent([
+                "tpOrderId": "3028903626", "totalAmount": "11300", "dealId": "470193086", "appKey": "MMMabc",
+                "rsaSign": documented.base64EncodedString(),
+            ]) == content)
+    }
 }

@@ -242,6 +242,63 @@ struct WeChatPayV3ClientTests {
         #expect(request.header("Authorization") == expected)
     }
 
+    @Test("query by transaction_id: GET …/id/{transaction_id} with mchid; the reply must be that transaction")
+    func queryByTransactionID() async throws {
+        let body =
+            #"{"amount":{"currency":"CNY","payer_currency":"CNY","payer_total":8888,"total":8888},"#
+            + #""appid":"wxd678efh567hg6787","mchid":"1900000109","out_trade_no":"PF20261118000043","#
+            + #""success_time":"2026-11-18T19:06:35+08:00","trade_state":"REFUND","trade_state_desc":"转入退款","#
+            + #""trade_type":"NATIVE","transaction_id":"4200000000202611180000000043"}"#
+        let transport = StubTransport(always: try signed(body))
+        let result = try await client(transport).queryTransaction(transactionID: "4200000000202611180000000043")
+        #expect(
+            result
+                == WeChatPayV3TransactionQueryResult(
+                    outTradeNo: "PF20261118000043", transactionID: "4200000000202611180000000043",
+                    tradeState: .refund, tradeStateDescription: "转入退款", amountTotalMinor: 8888, currency: "CNY",
+                    successTime: Sandbox.now.addingTimeInterval(-5), raw: body))
+        let request = try #require(transport.requests.first)
+        #expect(request.method == "GET")
+        #expect(
+            request.url
+                == "https://api.mch.weixin.qq.com/v3/pay/transactions/id/4200000000202611180000000043?mchid=1900000109")
+        #expect(
+            request.header("Authorization")
+                == signer.authorization(
+                    method: "GET",
+                    pathAndQuery: "/v3/pay/transactions/id/4200000000202611180000000043?mchid=1900000109",
+                    timestamp: Self.timestamp, nonce: Self.nonce, body: []))
+
+        // Another transaction, another merchant's, or no out_trade_no: not the order asked about.
+        for other in [
+            body.replacingOccurrences(of: "0043\"}", with: "0044\"}"),
+            body.replacingOccurrences(of: "1900000109", with: "1900000110"),
+            body.replacingOccurrences(of: #""out_trade_no":"PF20261118000043","#, with: ""),
+        ] {
+            #expect(other != body)
+            _ = await expectAPIError(.malformedResponse, transient: true) {
+                _ = try await client(StubTransport(always: signed(other)))
+                    .queryTransaction(transactionID: "4200000000202611180000000043")
+            }
+        }
+        // Unverified, it is not trusted; unknown, it is not found.
+        var tampered = try signed(body)
+        tampered.body = Array(body.replacingOccurrences(of: "8888", with: "1").utf8)
+        _ = await expectAPIError(.responseSignature, transient: true) {
+            _ = try await client(StubTransport(always: tampered))
+                .queryTransaction(transactionID: "4200000000202611180000000043")
+        }
+        let missing = ChannelHTTPResponse(
+            status: 404, headers: [], body: Array(#"{"code":"ORDER_NOT_EXIST","message":"订单不存在"}"#.utf8))
+        let error = await expectAPIError(.notFound, transient: false) {
+            _ = try await client(StubTransport(always: missing)).queryTransaction(transactionID: "42000000001")
+        }
+        #expect(error?.operation == "query_transaction_by_id")
+        _ = await expectAPIError(.invalidRequest, transient: false) {
+            _ = try await client(StubTransport(always: missing)).queryTransaction(transactionID: "")
+        }
+    }
+
     @Test("query of an unpaid order: NOTPAY without transaction_id or success_time")
     func queryNotPaid() async throws {
         let body =

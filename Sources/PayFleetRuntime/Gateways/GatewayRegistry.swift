@@ -14,6 +14,13 @@ import PaymentChannels
 /// - wechatpay: `api.private_key_file` (merchant API private key), `api.certificate_file` (its certificate,
 ///   whose serial is sent).
 /// - alipay: `api.app_private_key_file` (the app private key requests are signed with).
+/// - wechatpay_v2: `api.sign_type` (`MD5` or `HMAC-SHA256`, required), `api.client_certificate_file` and
+///   `api.client_private_key_file` (mutual TLS for refunds), optional `api.trust_roots_file` (TEST-ONLY CA),
+///   `api.refund_base_url`, `api.refund_notify_url`, `api.server_ip` (see ``wechatPayV2Gateway(_:id:)``).
+/// - baidu: `api.private_key_file` (the developer private key that signs `rsaSign`; its public half is uploaded
+///   in the smart-program console); `api.base_url` serves both of Baidu's API hosts (see ``baiduGateway(_:id:)``).
+/// - stripe: `api.secret_key_file` (the `sk_…` secret key, a file holding only it), optional
+///   `api.publishable_key` (handed to the payer with the client secret) and `api.api_version` (`Stripe-Version`).
 ///
 /// A missing or unreadable key file is a start-up error that names the file.
 public struct GatewayRegistry: Sendable {
@@ -35,6 +42,15 @@ public struct GatewayRegistry: Sendable {
         }
         for id in loading.merchantsWithAPI("alipay", requiredKey: "app_private_key_file") {
             gateways.append(try Self.alipayGateway(loading, id: id))
+        }
+        for id in loading.merchantsWithAPI("wechatpay_v2", requiredKey: "sign_type") {
+            gateways.append(try Self.wechatPayV2Gateway(loading, id: id))
+        }
+        for id in loading.merchantsWithAPI("baidu", requiredKey: "private_key_file") {
+            gateways.append(try Self.baiduGateway(loading, id: id))
+        }
+        for id in loading.merchantsWithAPI("stripe", requiredKey: "secret_key_file") {
+            gateways.append(try Self.stripeGateway(loading, id: id))
         }
         self.init(gateways: gateways)
     }

@@ -61,11 +61,15 @@ public enum KeySetGenerator {
             "wechatpay-merchant-api-cert-TEST-ONLY.pem", commonName: "PayFleet TEST-ONLY merchant API", key: merchantAPI)
         secret("wechatpay-apiv3-key-TEST-ONLY.txt", length: 32)
         secret("wechatpay-v2-api-key-TEST-ONLY.txt", length: 32)
+        files += try weChatPayV2TLS(now: now, years: years)
         let alipay = try keyPair(private: "alipay-private-key-TEST-ONLY.pem", public: "alipay-public-key-TEST-ONLY.pem")
         try certificate("alipay-public-cert-TEST-ONLY.pem", commonName: "PayFleet TEST-ONLY Alipay public key", key: alipay)
         _ = try keyPair(
             private: "baidu-platform-private-key-TEST-ONLY.pem", public: "baidu-platform-public-key-TEST-ONLY.pem")
+        _ = try keyPair(
+            private: "baidu-developer-private-key-TEST-ONLY.pem", public: "baidu-developer-public-key-TEST-ONLY.pem")
         secret("stripe-endpoint-secret-TEST-ONLY.txt", prefix: "whsec_", length: 32)
+        secret("stripe-secret-key-TEST-ONLY.txt", prefix: "sk_test_", length: 99)
         return files
     }
 }

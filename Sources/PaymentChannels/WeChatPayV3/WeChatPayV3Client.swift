@@ -93,27 +93,32 @@ public struct WeChatPayV3Client: Sendable {
             + "?mchid=\(APIBaseURL.encodeComponent(merchant.mchID))"
         let response = try await call(operation, method: "GET", pathAndQuery: path, body: [])
         let reply = try decode(WeChatPayV3Transaction.self, response, operation: operation)
-        guard let state = reply.tradeState, !state.isEmpty else {
-            throw malformed(operation, "the order has no trade_state", response)
-        }
         guard reply.outTradeNo == outTradeNo else {
             throw malformed(operation, "the order's out_trade_no is not the one queried", response)
         }
-        guard reply.mchid == nil || reply.mchid == merchant.mchID else {
-            throw malformed(operation, "the order's mchid is not merchant \(merchant.id)'s", response)
+        return try transactionResult(reply, outTradeNo: outTradeNo, response, operation: operation)
+    }
+
+    /// Queries an order by WeChat Pay's number (`GET /v3/pay/transactions/id/{transaction_id}?mchid=…`), e.g. one
+    /// found in a bill or a notification; the same result and checks as ``queryTransaction(outTradeNo:)``, the
+    /// reply's `transaction_id` being the one queried. An unknown one fails with ``ChannelAPIError/Code/notFound``.
+    public func queryTransaction(
+        transactionID: String
+    ) async throws(ChannelAPIError) -> WeChatPayV3TransactionQueryResult {
+        let operation = "query_transaction_by_id"
+        try requireNumber(transactionID, "transaction_id", operation)
+        let path =
+            "/v3/pay/transactions/id/\(APIBaseURL.encodeComponent(transactionID))"
+            + "?mchid=\(APIBaseURL.encodeComponent(merchant.mchID))"
+        let response = try await call(operation, method: "GET", pathAndQuery: path, body: [])
+        let reply = try decode(WeChatPayV3Transaction.self, response, operation: operation)
+        guard reply.transactionID == transactionID else {
+            throw malformed(operation, "the order's transaction_id is not the one queried", response)
         }
-        var successTime: Date?
-        if let text = reply.successTime, !text.isEmpty {
-            guard let date = ISO8601.parse(text) else {
-                throw malformed(operation, "success_time is not an RFC 3339 time", response)
-            }
-            successTime = date
+        guard let outTradeNo = reply.outTradeNo, !outTradeNo.isEmpty else {
+            throw malformed(operation, "the order has no out_trade_no", response)
         }
-        return WeChatPayV3TransactionQueryResult(
-            outTradeNo: outTradeNo, transactionID: reply.transactionID.flatMap { $0.isEmpty ? nil : $0 },
-            tradeState: .init(rawValue: state), tradeStateDescription: reply.tradeStateDesc,
-            amountTotalMinor: reply.amount?.total, currency: reply.amount?.currency?.uppercased(),
-            successTime: successTime, raw: String(decoding: response.body, as: UTF8.self))
+        return try transactionResult(reply, outTradeNo: outTradeNo, response, operation: operation)
     }
 
     /// Closes an unpaid order (`POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close`, 204 No Content),
@@ -261,6 +266,29 @@ public struct WeChatPayV3Client: Sendable {
                 amount: .init(total: order.amountMinor, currency: order.currency),
                 payer: payer.map { .init(openid: $0) }),
             operation: operation)
+    }
+
+    private func transactionResult(
+        _ reply: WeChatPayV3Transaction, outTradeNo: String, _ response: ChannelHTTPResponse, operation: String
+    ) throws(ChannelAPIError) -> WeChatPayV3TransactionQueryResult {
+        guard let state = reply.tradeState, !state.isEmpty else {
+            throw malformed(operation, "the order has no trade_state", response)
+        }
+        guard reply.mchid == nil || reply.mchid == merchant.mchID else {
+            throw malformed(operation, "the order's mchid is not merchant \(merchant.id)'s", response)
+        }
+        var successTime: Date?
+        if let text = reply.successTime, !text.isEmpty {
+            guard let date = ISO8601.parse(text) else {
+                throw malformed(operation, "success_time is not an RFC 3339 time", response)
+            }
+            successTime = date
+        }
+        return WeChatPayV3TransactionQueryResult(
+            outTradeNo: outTradeNo, transactionID: reply.transactionID.flatMap { $0.isEmpty ? nil : $0 },
+            tradeState: .init(rawValue: state), tradeStateDescription: reply.tradeStateDesc,
+            amountTotalMinor: reply.amount?.total, currency: reply.amount?.currency?.uppercased(),
+            successTime: successTime, raw: String(decoding: response.body, as: UTF8.self))
     }
 
     private func refundResult(

@@ -1,0 +1,350 @@
+import Crypto
+import Foundation
+import Hummingbird
+import PaymentChannels
+import _CryptoExtras
+
+/// Baidu's smart-program cashier ("百度收银台") played locally.
+///
+/// - `POST /sandbox/baidu/cashier`: the payer's mini program opening the cashier with the `orderInfo` PayFleet
+///   signed (`swan.requestPolymerPayment`; form or JSON body). The `rsaSign` over `appKey`, `dealId`,
+///   `totalAmount`, `tpOrderId` must verify with the developer public key; the order then exists, unpaid.
+/// - `GET /rest/2.0/smartapp/pay/paymentservice/findByTpOrderId` ("查询订单") and `POST /cashier/applyOrderRefund`
+///   ("申请退款"), both under the paths the real APIs use, each request's `rsaSign` (over every other parameter,
+///   sorted) checked with the developer public key. Replies are `{"errno":…,"msg":…,"data":…}`: a refused
+///   signature or unknown `appKey` is errno 6 (no permission; Baidu documents no signature errno for these
+///   APIs), an unknown order errno 2100, wrong `orderId`/`userId` errno 10002, a refund beyond what is left
+///   errno 10001.
+/// - Acts: pay sends the payment callback (form POST, `rsaSign` by the platform private key) and retries it on
+///   ``NotificationRetrySchedule/baidu``; close cancels the unpaid order (status -1) and sends nothing (Baidu
+///   documents no callback for it); refund completes a refund and sends the documented refund callback
+///   (`userId`, `orderId`, `tpOrderId`, `refundBatchId`, `refundStatus` 1) on
+///   ``NotificationRetrySchedule/baiduRefund``. Baidu configures the callback URLs per app in its console, so
+///   they go to the orderInfo's `notifyUrl`, else `<notify_base_url>/notify/baidu/<merchant>`.
+///
+/// Faults: `baidu.cashier`, `baidu.query`, `baidu.refund` (`error5xx` answers HTTP 500 errno 2; `tamper` has no
+/// effect, Baidu's replies are unsigned), `baidu.notify`.
+struct BaiduSandbox: SandboxChannel {
+    let settings: SandboxSettings.Baidu
+    let ledger: SandboxLedger
+    let faults: FaultInjector
+    let dispatcher: NotificationDispatcher
+    let notifyBaseURL: String
+    let dropHold: Duration
+
+    var name: String { "baidu" }
+    var faultEndpoints: [String] { ["cashier", "query", "refund", "notify"].map { "baidu.\($0)" } }
+
+    /// A reply before faults: Baidu's envelope.
+    struct Plain {
+        var status: Int = 200
+        var object: [String: Any]
+
+        static func success(_ data: Any) -> Plain {
+            Plain(object: ["errno": 0, "msg": "success", "data": data])
+        }
+
+        static func failure(_ errno: Int, _ message: String, status: Int = 200) -> Plain {
+            Plain(status: status, object: ["errno": errno, "msg": message, "data": [String: Any]()])
+        }
+
+        var reply: SandboxReply {
+            SandboxReply(
+                status: status, headers: [("Content-Type", "application/json;charset=utf-8")],
+                body: SandboxJSON.encode(object))
+        }
+    }
+
+    // MARK: Routes
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/sandbox/baidu/cashier") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            let parameters = Self.parameters(body: body, contentType: request.headers[.contentType])
+            return await handle(endpoint: "baidu.cashier") { cashier(parameters ?? [:]) }.response
+        }
+        router.get(RouterPath(BaiduClient.queryPath)) { request, _ in
+            let parameters = (try? FormCodec.decode(Array((request.uri.query ?? "").utf8))).map(Self.dictionary)
+            return await handle(endpoint: "baidu.query") {
+                authenticated(parameters, appKeyField: "pmAppKey") { query($0, $1) }
+            }.response
+        }
+        router.post(RouterPath(BaiduClient.refundPath)) { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            let parameters = (try? FormCodec.decode(body)).map(Self.dictionary)
+            return await handle(endpoint: "baidu.refund") {
+                authenticated(parameters, appKeyField: "appKey") { refund($0, $1) }
+            }.response
+        }
+    }
+
+    private func handle(endpoint: String, _ operation: () -> Plain) async -> SandboxReply {
+        let fault = faults.take(endpoint)
+        if fault?.mode == .error5xx {
+            return Plain.failure(2, "service temporarily unavailable", status: 500).reply
+        }
+        return await operation().reply.applying(fault, dropHold: dropHold)
+    }
+
+    /// Checks the request's `rsaSign` over every other parameter with the developer public key.
+    private func authenticated(
+        _ parameters: [String: String]?, appKeyField: String,
+        _ operation: (SandboxSettings.BaiduMerchant, [String: String]) -> Plain
+    ) -> Plain {
+        guard let parameters else { return .failure(1000, "参数错误：请求不是合法的表单编码") }
+        guard let appKey = parameters[appKeyField], let merchant = settings.merchant(appKey: appKey) else {
+            return .failure(6, "no permission: unknown appKey")
+        }
+        guard verifies(parameters) else { return .failure(6, "no permission: rsaSign 验签失败") }
+        return operation(merchant, parameters)
+    }
+
+    private func verifies(_ parameters: [String: String]) -> Bool {
+        guard let sign = parameters["rsaSign"],
+            let signature = Data(base64Encoded: sign.replacingOccurrences(of: " ", with: "+"))
+        else { return false }
+        var signed = parameters
+        signed["rsaSign"] = nil
+        let content = Array(BaiduRequestSigner.signContent(signed).utf8)
+        return settings.developerPublicKey.isValidSignature(
+            _RSA.Signing.RSASignature(rawRepresentation: signature), for: Insecure.SHA1.hash(data: content),
+            padding: .insecurePKCS1v1_5)
+    }
+
+    // MARK: Cashier and API
+
+    private func key(_ merchant: SandboxSettings.BaiduMerchant, _ tpOrderID: String) -> SandboxPaymentKey {
+        SandboxPaymentKey(channel: name, account: merchant.appKey, outTradeNo: tpOrderID)
+    }
+
+    /// The payer opens the cashier with an orderInfo.
+    func cashier(_ info: [String: String]) -> Plain {
+        guard let appKey = info["appKey"], let merchant = settings.merchant(appKey: appKey) else {
+            return .failure(6, "no permission: unknown appKey")
+        }
+        guard info["dealId"] == merchant.dealID else { return .failure(1000, "参数错误：dealId 与 appKey 不匹配") }
+        guard info["signFieldsRange"] == "1" else { return .failure(1000, "参数错误：signFieldsRange 须为 1") }
+        let signedFields = ["appKey", "dealId", "totalAmount", "tpOrderId"]
+        var signed: [String: String] = [:]
+        for field in signedFields { signed[field] = info[field] ?? "" }
+        signed["rsaSign"] = info["rsaSign"]
+        guard verifies(signed) else { return .failure(6, "签名错误：rsaSign 验签失败") }
+        guard let tpOrderID = info["tpOrderId"], !tpOrderID.isEmpty, let amountText = info["totalAmount"],
+            let amount = Int64(amountText), amount > 0, let title = info["dealTitle"], !title.isEmpty
+        else {
+            return .failure(1000, "参数错误：tpOrderId、totalAmount 或 dealTitle")
+        }
+        if let bizInfo = info["bizInfo"], SandboxJSON.decode(Array(bizInfo.utf8)) == nil {
+            return .failure(1000, "参数错误：bizInfo 不是 JSON 对象")
+        }
+        let notifyURL =
+            info["notifyUrl"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(notifyBaseURL)/notify/baidu/\(merchant.id)"
+        return ledger.update(key(merchant, tpOrderID)) { payment -> Plain in
+            if let existing = payment {
+                guard existing.amountMinor == amount else { return .failure(1000, "参数错误：订单金额与原订单不一致") }
+                guard existing.status == .unpaid else { return .failure(10001, "订单状态不可支付") }
+            } else {
+                payment = SandboxPayment(
+                    key: key(merchant, tpOrderID), merchantID: merchant.id, appID: merchant.appKey,
+                    tradeNo: "8" + SandboxIDs.digits(13), credential: nil, tradeType: "requestPolymerPayment",
+                    amountMinor: amount, currency: "CNY", subject: title, attach: nil,
+                    payer: "2" + SandboxIDs.digits(9), notifyURL: notifyURL, status: .unpaid, createdAt: Date())
+            }
+            return .success(["orderId": Int64(payment!.tradeNo) ?? 0, "tpOrderId": tpOrderID])
+        }
+    }
+
+    func query(_ merchant: SandboxSettings.BaiduMerchant, _ parameters: [String: String]) -> Plain {
+        guard let tpOrderID = parameters["tpOrderId"], let payment = ledger.payment(key(merchant, tpOrderID)) else {
+            return .failure(2100, "order no exists")
+        }
+        let data: [String: Any] = [
+            "orderId": Int64(payment.tradeNo) ?? 0, "tpOrderId": tpOrderID, "status": status(payment),
+            "subStatus": 0, "totalMoney": payment.amountMinor,
+            "payMoney": payment.paidAt == nil ? 0 : payment.amountMinor,
+            "oriPrice": payment.amountMinor, "settlePrice": payment.amountMinor, "count": 1,
+            "dealId": Int64(merchant.dealID) ?? 0, "createTime": Int64(payment.createdAt.timeIntervalSince1970),
+            "bizInfo": "", "parentOrderId": 0, "parentType": 0, "tpId": 0, "type": 0,
+            "tradeNo": payment.paidAt == nil ? "" : "2026" + payment.tradeNo, "appKey": merchant.appKey,
+        ]
+        return .success(data)
+    }
+
+    func refund(_ merchant: SandboxSettings.BaiduMerchant, _ parameters: [String: String]) -> Plain {
+        guard let tpOrderID = parameters["tpOrderId"], let orderID = parameters["orderId"],
+            let userID = parameters["userId"], let reason = parameters["refundReason"], !reason.isEmpty,
+            ["1", "2", "3"].contains(parameters["refundType"] ?? "")
+        else {
+            return .failure(1000, "参数错误：tpOrderId、orderId、userId、refundType 或 refundReason")
+        }
+        let money = parameters["applyRefundMoney"].flatMap { Int64($0) }
+        let batch = parameters["bizRefundBatchId"].flatMap { $0.isEmpty ? nil : $0 }
+        return ledger.update(key(merchant, tpOrderID)) { payment -> Plain in
+            guard let current = payment else { return .failure(2100, "order no exists") }
+            guard current.tradeNo == orderID, current.payer == userID else {
+                return .failure(10002, "orderId 或 userId 与支付回调不一致")
+            }
+            guard current.paidAt != nil else { return .failure(10001, "订单未支付，不可退款") }
+            let amount = money ?? (current.amountMinor - current.refundedMinor)
+            let number = batch ?? tpOrderID
+            if let existing = current.refunds.first(where: { $0.outRefundNo == number }) {
+                guard existing.amountMinor == amount else { return .failure(1000, "参数错误：同一退款批次金额不一致") }
+                return .success(["refundBatchId": existing.refundID, "refundPayMoney": String(existing.amountMinor)])
+            }
+            guard amount > 0, current.refundedMinor + amount <= current.amountMinor else {
+                return .failure(10001, "退款金额超过可退金额")
+            }
+            let refund = SandboxRefund(
+                outRefundNo: number, refundID: "1" + SandboxIDs.digits(8), amountMinor: amount, reason: reason,
+                notifyURL: nil, status: .processing, createdAt: Date(), succeededAt: nil)
+            payment!.refunds.append(refund)
+            return .success(["refundBatchId": refund.refundID, "refundPayMoney": String(amount)])
+        }
+    }
+
+    /// Baidu's order status: 1 unpaid, 2 paid, -1 cancelled.
+    func status(_ payment: SandboxPayment) -> Int {
+        switch payment.status {
+        case .unpaid: 1
+        case .paid: 2
+        case .closed: payment.paidAt == nil ? -1 : 2
+        }
+    }
+
+    // MARK: Acts (POST /sandbox/baidu/…)
+
+    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.status != .closed else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .paid
+                payment!.paidAt = Date()
+            }
+            return payment
+        }
+        guard let paid, let paidAt = paid.paidAt, let merchant = settings.merchant(appKey: paid.appID) else {
+            return .error(409, "baidu order \(outTradeNo) is cancelled; it cannot be paid")
+        }
+        var parameters = BaiduNotificationSigner.paymentParameters(
+            dealID: merchant.dealID, orderID: paid.tradeNo, tpOrderID: paid.outTradeNo, totalMoney: paid.amountMinor,
+            payTime: paidAt)
+        parameters["userId"] = paid.payer ?? parameters["userId"]
+        return await notify(
+            paid, event: "PAY_SUCCESS", parameters: parameters, schedule: NotificationRetrySchedule.baidu)
+    }
+
+    func close(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let closed = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.paidAt == nil else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .closed
+                payment!.closedAt = Date()
+            }
+            return payment
+        }
+        guard let closed else { return .error(409, "baidu order \(outTradeNo) is paid; it cannot be cancelled") }
+        return .json(
+            200,
+            [
+                "channel": name, "account": closed.key.account, "out_trade_no": closed.outTradeNo,
+                "status": status(closed), "notification": NSNull(), "notification_attempts": 0,
+            ])
+    }
+
+    func refund(outRefundNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let completed = ledger.update(found.key) { payment -> (SandboxPayment, SandboxRefund)? in
+            guard payment != nil, let index = payment!.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo })
+            else { return nil }
+            if payment!.refunds[index].status == .processing {
+                payment!.refunds[index].status = .success
+                payment!.refunds[index].succeededAt = Date()
+            }
+            return (payment!, payment!.refunds[index])
+        }
+        guard let (payment, refund) = completed else { return .error(404, "no baidu refund \(outRefundNo)") }
+        var parameters = BaiduNotificationSigner.refundParameters(
+            orderID: payment.tradeNo, tpOrderID: payment.outTradeNo, refundBatchID: refund.refundID)
+        parameters["userId"] = payment.payer ?? parameters["userId"]
+        return await notify(
+            payment, event: "REFUND_SUCCESS", parameters: parameters, schedule: NotificationRetrySchedule.baiduRefund)
+    }
+
+    func state(outTradeNo: String, account: String?) -> SandboxReply {
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment):
+            var object = payment.stateJSON(state: String(status(payment)), refundState: { $0.status.rawValue })
+            object["user_id"] = payment.payer
+            return .json(200, object)
+        case .failure(let error):
+            return error.reply
+        }
+    }
+
+    /// Posts `parameters` signed with the platform key, expecting `errno` 0.
+    private func notify(
+        _ payment: SandboxPayment, event: String, parameters: [String: String], schedule: [Duration]
+    ) async -> SandboxReply {
+        let signer = BaiduNotificationSigner(platformPrivateKey: settings.platformPrivateKey)
+        let job = NotificationDispatcher.Job(
+            key: payment.key,
+            delivery: SandboxDelivery(
+                id: "\(event.lowercased()):\(payment.tradeNo)", event: event, url: payment.notifyURL),
+            faultEndpoint: "baidu.notify", schedule: schedule,
+            accepts: { status, body in
+                guard status == 200, let reply = SandboxJSON.decode(Array(body.utf8)) else { return false }
+                // Not SandboxJSON.int: a JSON 0 bridges to Bool too.
+                return (reply["errno"] as? NSNumber)?.intValue == 0
+            },
+            sign: { _, tampered in
+                var signed = parameters
+                let sign = signer.sign(parameters)
+                signed["rsaSign"] = tampered ? SandboxIDs.tamper(sign) : sign
+                return .init(
+                    headers: [("Content-Type", BaiduNotificationSigner.contentType)],
+                    body: Array(FormCodec.encode(signed).utf8))
+            })
+        let delivery = await dispatcher.deliver(job)
+        let current = ledger.payment(payment.key) ?? payment
+        return .json(
+            200,
+            [
+                "channel": name, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
+                "status": status(current), "order_id": payment.tradeNo, "user_id": payment.payer ?? "",
+                "notification": delivery.json, "notification_attempts": delivery.attempts.count,
+            ])
+    }
+
+    // MARK: Parsing
+
+    /// The orderInfo of the cashier act: a form body, or a JSON object of strings.
+    static func parameters(body: [UInt8], contentType: String?) -> [String: String]? {
+        if contentType?.lowercased().hasPrefix("application/json") == true {
+            guard let object = SandboxJSON.decode(body) else { return nil }
+            var parameters: [String: String] = [:]
+            for (key, value) in object {
+                parameters[key] = (value as? String) ?? (value as? NSNumber)?.stringValue
+            }
+            return parameters
+        }
+        return (try? FormCodec.decode(body)).map(dictionary)
+    }
+
+    static func dictionary(_ pairs: [(key: String, value: String)]) -> [String: String] {
+        Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+}

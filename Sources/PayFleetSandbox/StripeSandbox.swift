@@ -1,0 +1,539 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PaymentChannels
+import Synchronization
+
+/// The Stripe API played locally, under the paths the real API uses: `POST /v1/payment_intents`,
+/// `GET /v1/payment_intents/:id`, `POST /v1/payment_intents/:id/cancel`, `GET /v1/payment_intents/search`
+/// (`query=metadata['out_trade_no']:'…'` only) and `POST /v1/refunds`.
+///
+/// Requests must carry `Authorization: Bearer <secret key>` of a configured account (compared in constant time;
+/// otherwise 401 with Stripe's error object). POST bodies are form-encoded with `metadata[…]` keys. Every POST
+/// honours `Idempotency-Key` as Stripe does: the same key with the same path and body replays the first reply
+/// (`Idempotent-Replayed: true`); the same key with another path or body is a 400 `idempotency_error`. Errors are
+/// `{"error":{"type":…,"code":…,"message":…,"param":…}}` with a `Request-Id` header.
+///
+/// One PaymentIntent per `metadata[out_trade_no]` (the ledger's key): a second create for the same payment number
+/// with another idempotency key is refused with a 400 naming this sandbox limit. Acts: pay confirms the
+/// PaymentIntent (`succeeded`, a `ch_…` charge) and sends `payment_intent.succeeded`; close cancels it and sends
+/// `payment_intent.canceled`; refund sends `charge.refunded` with the refund embedded in `refunds` (the charge
+/// shape of API versions before 2022-11-15, which ``StripeVerifier`` reads). Webhooks are signed with the
+/// account's endpoint secret (`Stripe-Signature`), go to `<notify_base_url>/notify/stripe/<merchant>` (Stripe's
+/// endpoints are configured per account), and are retried on ``NotificationRetrySchedule/stripe``.
+///
+/// Faults: `stripe.create`, `stripe.retrieve`, `stripe.cancel`, `stripe.search`, `stripe.refund` (`error5xx` is
+/// a 500 `api_error`; `tamper` has no effect, Stripe's replies are unsigned), `stripe.notify`.
+struct StripeSandbox: SandboxChannel {
+    let settings: SandboxSettings.Stripe
+    let ledger: SandboxLedger
+    let faults: FaultInjector
+    let dispatcher: NotificationDispatcher
+    let notifyBaseURL: String
+    let dropHold: Duration
+    let memory = StripeSandboxMemory()
+
+    var name: String { "stripe" }
+    var faultEndpoints: [String] {
+        ["create", "retrieve", "cancel", "search", "refund", "notify"].map { "stripe.\($0)" }
+    }
+
+    /// A reply before faults: status and JSON body.
+    struct Plain: Error, Sendable {
+        var status: Int
+        var body: [UInt8]
+
+        init(status: Int, object: [String: Any]) {
+            self.status = status
+            self.body = SandboxJSON.encode(object)
+        }
+
+        static func ok(_ object: [String: Any]) -> Plain { Plain(status: 200, object: object) }
+
+        static func error(
+            _ status: Int, type: String, code: String? = nil, param: String? = nil, _ message: String
+        ) -> Plain {
+            var error: [String: Any] = ["type": type, "message": message]
+            if let code {
+                error["code"] = code
+                error["doc_url"] =
+                    "https://stripe.com/docs/error-codes/\(code.replacingOccurrences(of: "_", with: "-"))"
+            }
+            if let param { error["param"] = param }
+            return Plain(status: status, object: ["error": error])
+        }
+
+        func reply(replayed: Bool = false) -> SandboxReply {
+            var headers: [(String, String)] = [
+                ("Content-Type", "application/json"), ("Request-Id", "req_" + SandboxIDs.token(14)),
+                ("Stripe-Version", StripeClientConfiguration.defaultAPIVersion),
+            ]
+            if replayed { headers.append(("Idempotent-Replayed", "true")) }
+            return SandboxReply(status: status, headers: headers, body: body)
+        }
+    }
+
+    struct Call {
+        var merchant: SandboxSettings.StripeMerchant
+        var form: [String: String]
+    }
+
+    // MARK: Routes
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/payment_intents") { request, _ in
+            try await handle(request, endpoint: "stripe.create", path: "/v1/payment_intents", create).response
+        }
+        router.get("/v1/payment_intents/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            if id == "search" {
+                return try await handle(request, endpoint: "stripe.search", path: "/v1/payment_intents/search") {
+                    search($0, query: request.uri.queryParameters.get("query") ?? "")
+                }.response
+            }
+            return try await handle(request, endpoint: "stripe.retrieve", path: "/v1/payment_intents/\(id)") {
+                retrieve($0, id: id)
+            }.response
+        }
+        router.post("/v1/payment_intents/:id/cancel") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await handle(request, endpoint: "stripe.cancel", path: "/v1/payment_intents/\(id)/cancel") {
+                cancel($0, id: id)
+            }.response
+        }
+        router.post("/v1/refunds") { request, _ in
+            try await handle(request, endpoint: "stripe.refund", path: "/v1/refunds", createRefund).response
+        }
+    }
+
+    private func handle(
+        _ request: Request, endpoint: String, path: String, _ operation: (Call) -> Plain
+    ) async throws -> SandboxReply {
+        let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            let merchant = settings.merchant(secretKey: Array(header.dropFirst("Bearer ".count).utf8))
+        else {
+            return Plain.error(
+                401, type: "invalid_request_error",
+                "Invalid API Key provided. You did not provide a valid API key in the Authorization header "
+                    + "(Authorization: Bearer YOUR_SECRET_KEY)."
+            ).reply()
+        }
+        var form: [String: String] = [:]
+        do {
+            for pair in try FormCodec.decode(body) { form[pair.key] = pair.value }
+        } catch {
+            return Plain.error(400, type: "invalid_request_error", "Invalid request body: not form-encoded").reply()
+        }
+        let fault = faults.take(endpoint)
+        if fault?.mode == .error5xx {
+            return Plain.error(500, type: "api_error", "An unknown error occurred").reply()
+        }
+        let method = request.method.rawValue
+        let idempotencyKey = method == "POST" ? request.headers[HTTPField.Name("Idempotency-Key")!] : nil
+        let fingerprint = Array(SHA256.hash(data: Array("\(method) \(path)\n".utf8) + body))
+        if let idempotencyKey {
+            switch memory.replay(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint) {
+            case .replay(let plain): return await plain.reply(replayed: true).applying(fault, dropHold: dropHold)
+            case .mismatch:
+                return Plain.error(
+                    400, type: "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used "
+                        + "with. Try using a key other than '\(idempotencyKey.prefix(80))' if you meant to execute a "
+                        + "different request."
+                ).reply()
+            case .new: break
+            }
+        }
+        let plain = operation(Call(merchant: merchant, form: form))
+        if let idempotencyKey, plain.status < 500, plain.status != 429 {
+            memory.remember(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint, plain: plain)
+        }
+        return await plain.reply().applying(fault, dropHold: dropHold)
+    }
+
+    // MARK: PaymentIntents
+
+    private func key(_ merchant: SandboxSettings.StripeMerchant, _ outTradeNo: String) -> SandboxPaymentKey {
+        SandboxPaymentKey(channel: name, account: merchant.id, outTradeNo: outTradeNo)
+    }
+
+    func create(_ call: Call) -> Plain {
+        guard let amountText = call.form["amount"] else {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_missing", param: "amount",
+                "Missing required param: amount.")
+        }
+        guard let amount = Int64(amountText), amount > 0 else {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_invalid_integer", param: "amount",
+                "Invalid integer: \(amountText.prefix(20))")
+        }
+        guard let currency = call.form["currency"], currency.utf8.count == 3,
+            currency == currency.lowercased(), currency.allSatisfy(\.isLetter)
+        else {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_missing", param: "currency",
+                "Missing or invalid param: currency (a lower-case ISO currency code).")
+        }
+        let id = "pi_3" + SandboxIDs.token(23)
+        let outTradeNo = call.form["metadata[out_trade_no]"].flatMap { $0.isEmpty ? nil : $0 } ?? id
+        let created = ledger.update(key(call.merchant, outTradeNo)) { payment -> SandboxPayment? in
+            guard payment == nil else { return nil }
+            payment = SandboxPayment(
+                key: key(call.merchant, outTradeNo), merchantID: call.merchant.id, appID: call.merchant.id,
+                tradeNo: id, credential: id + "_secret_" + SandboxIDs.token(25), tradeType: "payment_intent",
+                amountMinor: amount, currency: currency, subject: call.form["description"] ?? "", attach: nil,
+                payer: nil, notifyURL: "\(notifyBaseURL)/notify/stripe/\(call.merchant.id)", status: .unpaid,
+                createdAt: Date())
+            return payment
+        }
+        guard let created else {
+            return .error(
+                400, type: "invalid_request_error", param: "metadata[out_trade_no]",
+                "PayFleet sandbox: a PaymentIntent for metadata[out_trade_no]=\(outTradeNo.prefix(64)) exists already; "
+                    + "the sandbox keeps one per payment number (repeat the create with its Idempotency-Key).")
+        }
+        memory.index(id, created.key)
+        return .ok(intentJSON(created))
+    }
+
+    func retrieve(_ call: Call, id: String) -> Plain {
+        guard let payment = intent(id, of: call.merchant) else { return missing("payment_intent", id) }
+        return .ok(intentJSON(payment))
+    }
+
+    func cancel(_ call: Call, id: String) -> Plain {
+        guard let found = intent(id, of: call.merchant) else { return missing("payment_intent", id) }
+        let reason = call.form["cancellation_reason"]
+        let result = ledger.update(found.key) { payment -> Result<SandboxPayment, Plain> in
+            guard payment!.status == .unpaid else {
+                let status = payment!.status == .paid ? "succeeded" : "canceled"
+                return .failure(
+                    .error(
+                        400, type: "invalid_request_error", code: "payment_intent_unexpected_state",
+                        "You cannot cancel this PaymentIntent because it has a status of \(status). Only a "
+                            + "PaymentIntent with one of the following statuses may be canceled: "
+                            + "requires_payment_method, requires_capture, requires_confirmation, requires_action, "
+                            + "processing."))
+            }
+            payment!.status = .closed
+            payment!.closedAt = Date()
+            payment!.attach = reason
+            return .success(payment!)
+        }
+        switch result {
+        case .success(let payment): return .ok(intentJSON(payment))
+        case .failure(let plain): return plain
+        }
+    }
+
+    func search(_ call: Call, query: String) -> Plain {
+        let prefix = "metadata['out_trade_no']:'"
+        guard query.hasPrefix(prefix), query.hasSuffix("'"), query.count > prefix.count else {
+            return .error(
+                400, type: "invalid_request_error", param: "query",
+                "PayFleet sandbox: the search supports only metadata['out_trade_no']:'…'.")
+        }
+        let value = String(query.dropFirst(prefix.count).dropLast())
+            .replacingOccurrences(of: "\\'", with: "'").replacingOccurrences(of: "\\\\", with: "\\")
+        let found = ledger.find(channel: name, outTradeNo: value, account: call.merchant.id)
+        return .ok([
+            "object": "search_result", "url": "/v1/payment_intents/search", "has_more": false,
+            "next_page": NSNull(), "data": found.map(intentJSON),
+        ])
+    }
+
+    func createRefund(_ call: Call) -> Plain {
+        guard let intentID = call.form["payment_intent"] ?? call.form["charge"] else {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_missing", param: "payment_intent",
+                "Missing required param: payment_intent.")
+        }
+        guard let found = intent(intentID, of: call.merchant) ?? chargeIntent(intentID, of: call.merchant) else {
+            return missing("payment_intent", intentID)
+        }
+        let requested = call.form["amount"].flatMap { Int64($0) }
+        if let amount = call.form["amount"], requested == nil || requested! <= 0 {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_invalid_integer", param: "amount",
+                "Invalid positive integer: \(amount.prefix(20))")
+        }
+        let result = ledger.update(found.key) { payment -> Result<(SandboxPayment, SandboxRefund), Plain> in
+            guard payment!.paidAt != nil else {
+                return .failure(
+                    .error(
+                        400, type: "invalid_request_error",
+                        "This PaymentIntent does not have a successful charge to refund."))
+            }
+            let left = payment!.amountMinor - payment!.refundedMinor
+            guard left > 0 else {
+                return .failure(
+                    .error(
+                        400, type: "invalid_request_error", code: "charge_already_refunded",
+                        "Charge \(memory.charge(of: payment!.tradeNo) ?? "") has already been refunded."))
+            }
+            let amount = requested ?? left
+            guard amount <= left else {
+                return .failure(
+                    .error(
+                        400, type: "invalid_request_error", param: "amount",
+                        "Refund amount (\(amount)) is greater than unrefunded amount on charge (\(left))"))
+            }
+            let refund = SandboxRefund(
+                outRefundNo: call.form["metadata[out_refund_no]"].flatMap { $0.isEmpty ? nil : $0 }
+                    ?? "re_3" + SandboxIDs.token(23),
+                refundID: "re_3" + SandboxIDs.token(23), amountMinor: amount, reason: call.form["reason"],
+                notifyURL: nil, status: .success, createdAt: Date(), succeededAt: Date())
+            payment!.refunds.append(refund)
+            return .success((payment!, refund))
+        }
+        switch result {
+        case .success(let (payment, refund)): return .ok(refundJSON(refund, of: payment))
+        case .failure(let plain): return plain
+        }
+    }
+
+    private func missing(_ kind: String, _ id: String) -> Plain {
+        .error(
+            404, type: "invalid_request_error", code: "resource_missing", param: "id",
+            "No such \(kind): '\(id.prefix(64))'")
+    }
+
+    private func intent(_ id: String, of merchant: SandboxSettings.StripeMerchant) -> SandboxPayment? {
+        guard let key = memory.key(of: id), key.account == merchant.id else { return nil }
+        return ledger.payment(key)
+    }
+
+    private func chargeIntent(_ chargeID: String, of merchant: SandboxSettings.StripeMerchant) -> SandboxPayment? {
+        memory.intent(ofCharge: chargeID).flatMap { intent($0, of: merchant) }
+    }
+
+    /// Stripe's PaymentIntent status of the order.
+    func status(_ payment: SandboxPayment) -> String {
+        switch payment.status {
+        case .unpaid: "requires_payment_method"
+        case .paid: "succeeded"
+        case .closed: payment.paidAt == nil ? "canceled" : "succeeded"
+        }
+    }
+
+    func intentJSON(_ payment: SandboxPayment) -> [String: Any] {
+        let canceled = payment.paidAt == nil && payment.status == .closed
+        var metadata: [String: Any] = [:]
+        if payment.outTradeNo != payment.tradeNo { metadata["out_trade_no"] = payment.outTradeNo }
+        return [
+            "id": payment.tradeNo, "object": "payment_intent", "amount": payment.amountMinor, "amount_capturable": 0,
+            "amount_received": payment.paidAt == nil ? 0 : payment.amountMinor,
+            "automatic_payment_methods": ["enabled": true], "capture_method": "automatic",
+            "canceled_at": canceled ? Int64(payment.closedAt?.timeIntervalSince1970 ?? 0) as Any : NSNull(),
+            "cancellation_reason": canceled ? (payment.attach ?? "abandoned") as Any : NSNull(),
+            "client_secret": payment.credential ?? "", "confirmation_method": "automatic",
+            "created": Int64(payment.createdAt.timeIntervalSince1970), "currency": payment.currency,
+            "description": payment.subject.isEmpty ? NSNull() : payment.subject as Any,
+            "latest_charge": memory.charge(of: payment.tradeNo).map { $0 as Any } ?? NSNull(), "livemode": false,
+            "metadata": metadata, "payment_method_types": ["card"], "status": status(payment),
+        ]
+    }
+
+    func refundJSON(_ refund: SandboxRefund, of payment: SandboxPayment) -> [String: Any] {
+        var metadata: [String: Any] = ["out_trade_no": payment.outTradeNo]
+        if !refund.outRefundNo.hasPrefix("re_") { metadata["out_refund_no"] = refund.outRefundNo }
+        return [
+            "id": refund.refundID, "object": "refund", "amount": refund.amountMinor,
+            "charge": memory.charge(of: payment.tradeNo) ?? "",
+            "created": Int64(refund.createdAt.timeIntervalSince1970),
+            "currency": payment.currency, "metadata": metadata, "payment_intent": payment.tradeNo,
+            "reason": refund.reason.map { $0 as Any } ?? NSNull(), "status": "succeeded",
+        ]
+    }
+
+    // MARK: Acts (POST /sandbox/stripe/…)
+
+    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.status != .closed else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .paid
+                payment!.paidAt = Date()
+            }
+            return payment
+        }
+        guard let paid, let paidAt = paid.paidAt else {
+            return .error(409, "stripe PaymentIntent for \(outTradeNo) is canceled; it cannot be paid")
+        }
+        memory.charge(paid.tradeNo)
+        let event = StripeNotificationSigner.paymentIntentEvent(
+            eventID: "evt_3" + SandboxIDs.token(23), paymentIntentID: paid.tradeNo, outTradeNo: paid.outTradeNo,
+            amount: paid.amountMinor, currency: paid.currency, created: paidAt)
+        return await notify(paid, event: "payment_intent.succeeded", body: event)
+    }
+
+    func close(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let closed = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.paidAt == nil else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .closed
+                payment!.closedAt = Date()
+                payment!.attach = "abandoned"
+            }
+            return payment
+        }
+        guard let closed, let closedAt = closed.closedAt else {
+            return .error(409, "stripe PaymentIntent for \(outTradeNo) succeeded; it cannot be canceled")
+        }
+        let event = StripeNotificationSigner.paymentIntentEvent(
+            type: "payment_intent.canceled", eventID: "evt_3" + SandboxIDs.token(23), paymentIntentID: closed.tradeNo,
+            outTradeNo: closed.outTradeNo, amount: closed.amountMinor, currency: closed.currency, created: closedAt)
+        return await notify(closed, event: "payment_intent.canceled", body: event)
+    }
+
+    func refund(outRefundNo: String, account: String?) async -> SandboxReply {
+        let payment: SandboxPayment
+        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
+        case .success(let found): payment = found
+        case .failure(let error): return error.reply
+        }
+        guard let refund = payment.refunds.first(where: { $0.outRefundNo == outRefundNo }), let paidAt = payment.paidAt
+        else {
+            return .error(404, "no stripe refund \(outRefundNo)")
+        }
+        let chargeID = memory.charge(of: payment.tradeNo) ?? memory.charge(payment.tradeNo)
+        var metadata: [String: Any] = [:]
+        if payment.outTradeNo != payment.tradeNo { metadata["out_trade_no"] = payment.outTradeNo }
+        let charge: [String: Any] = [
+            "id": chargeID, "object": "charge", "amount": payment.amountMinor, "amount_captured": payment.amountMinor,
+            "amount_refunded": payment.refundedMinor, "captured": true,
+            "created": Int64(paidAt.timeIntervalSince1970), "currency": payment.currency, "livemode": false,
+            "metadata": metadata, "paid": true, "payment_intent": payment.tradeNo,
+            "refunded": payment.refundedMinor == payment.amountMinor, "status": "succeeded",
+            "refunds": [
+                "object": "list", "data": [refundJSON(refund, of: payment)], "has_more": false,
+                "total_count": 1, "url": "/v1/charges/\(chargeID)/refunds",
+            ] as [String: Any],
+        ]
+        let body = StripeNotificationSigner.envelope(
+            type: "charge.refunded", eventID: "evt_3" + SandboxIDs.token(23),
+            object: String(decoding: SandboxJSON.encode(charge), as: UTF8.self),
+            created: Int64((refund.succeededAt ?? Date()).timeIntervalSince1970))
+        return await notify(payment, event: "charge.refunded", body: body)
+    }
+
+    func state(outTradeNo: String, account: String?) -> SandboxReply {
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment):
+            var object = payment.stateJSON(state: status(payment), refundState: { _ in "succeeded" })
+            object["latest_charge"] = memory.charge(of: payment.tradeNo)
+            return .json(200, object)
+        case .failure(let error):
+            return error.reply
+        }
+    }
+
+    /// Posts `body` signed with the account's endpoint secret, expecting a 2xx.
+    private func notify(_ payment: SandboxPayment, event: String, body: [UInt8]) async -> SandboxReply {
+        guard let merchant = settings.merchants.first(where: { $0.id == payment.merchantID }) else {
+            return .error(500, "stripe account \(payment.merchantID) is not configured")
+        }
+        let signer = StripeNotificationSigner(endpointSecret: merchant.endpointSecret)
+        let eventID = (SandboxJSON.decode(body)?["id"] as? String) ?? event
+        let job = NotificationDispatcher.Job(
+            key: payment.key, delivery: SandboxDelivery(id: eventID, event: event, url: payment.notifyURL),
+            faultEndpoint: "stripe.notify", schedule: NotificationRetrySchedule.stripe,
+            accepts: { status, _ in (200...299).contains(status) },
+            sign: { now, tampered in
+                var header = signer.signatureHeader(body: body, timestamp: now)
+                if tampered {
+                    // Flip the last hex digit of v1: well-formed, and it does not verify.
+                    let last = header.removeLast()
+                    header.append(last == "0" ? "1" : "0")
+                }
+                return .init(
+                    headers: [
+                        ("Content-Type", StripeNotificationSigner.contentType), ("Stripe-Signature", header),
+                        ("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)"),
+                    ],
+                    body: body)
+            })
+        let delivery = await dispatcher.deliver(job)
+        let current = ledger.payment(payment.key) ?? payment
+        return .json(
+            200,
+            [
+                "channel": name, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
+                "payment_intent": payment.tradeNo, "status": status(current), "notification": delivery.json,
+                "notification_attempts": delivery.attempts.count,
+            ])
+    }
+}
+
+/// What the Stripe stand-in keeps beside the ledger: PaymentIntent ids, charges, and idempotent replies.
+final class StripeSandboxMemory: Sendable {
+    enum Replay {
+        case new
+        case replay(StripeSandbox.Plain)
+        case mismatch
+    }
+
+    private struct Remembered: Sendable {
+        var fingerprint: [UInt8]
+        var plain: StripeSandbox.Plain
+    }
+
+    private struct State {
+        var keys: [String: SandboxPaymentKey] = [:]
+        var charges: [String: String] = [:]
+        var replies: [String: Remembered] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func index(_ id: String, _ key: SandboxPaymentKey) {
+        state.withLock { $0.keys[id] = key }
+    }
+
+    func key(of id: String) -> SandboxPaymentKey? {
+        state.withLock { $0.keys[id] }
+    }
+
+    /// The charge of PaymentIntent `id`, made now if it has none.
+    @discardableResult
+    func charge(_ id: String) -> String {
+        state.withLock { state in
+            if let existing = state.charges[id] { return existing }
+            let charge = "ch_3" + SandboxIDs.token(23)
+            state.charges[id] = charge
+            return charge
+        }
+    }
+
+    func charge(of id: String) -> String? {
+        state.withLock { $0.charges[id] }
+    }
+
+    func intent(ofCharge charge: String) -> String? {
+        state.withLock { $0.charges.first { $0.value == charge }?.key }
+    }
+
+    func replay(account: String, key: String, fingerprint: [UInt8]) -> Replay {
+        state.withLock { state in
+            guard let remembered = state.replies["\(account)\n\(key)"] else { return .new }
+            return remembered.fingerprint == fingerprint ? .replay(remembered.plain) : .mismatch
+        }
+    }
+
+    func remember(account: String, key: String, fingerprint: [UInt8], plain: StripeSandbox.Plain) {
+        state.withLock { $0.replies["\(account)\n\(key)"] = Remembered(fingerprint: fingerprint, plain: plain) }
+    }
+}

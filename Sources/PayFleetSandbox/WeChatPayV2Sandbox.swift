@@ -1,0 +1,486 @@
+import Foundation
+import Hummingbird
+import PaymentChannels
+
+/// WeChat Pay API v2 played locally: `/pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`,
+/// `/pay/refundquery` on the sandbox's HTTP port and `/secapi/pay/refund` on a TLS listener that requires a client
+/// certificate from the sandbox's TEST-ONLY CA, as WeChat Pay requires the merchant's API certificate.
+///
+/// Requests are checked as WeChat Pay checks them: flat XML (no DTD), a known `mch_id` with its `appid`, and a
+/// `sign` (MD5, or HMAC-SHA256 with `sign_type`) by the merchant's API key; a failure is a `return_code` FAIL
+/// (签名错误, …). Replies are signed with the API key under the request's sign type; business failures are
+/// `result_code` FAIL with WeChat Pay's `err_code`s. Payment and refund notifications are the signed XML and the
+/// encrypted `req_info` the receiver verifies.
+struct WeChatPayV2Sandbox: SandboxChannel {
+    let settings: SandboxSettings.WeChatPayV2
+    let ledger: SandboxLedger
+    let faults: FaultInjector
+    let dispatcher: NotificationDispatcher
+    let notifyBaseURL: String
+    let dropHold: Duration
+
+    var name: String { "wechatpay-v2" }
+
+    var faultEndpoints: [String] {
+        ["unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "notify"].map { "\(name).\($0)" }
+    }
+
+    /// The authenticated call: whose it is, its fields and the sign type to answer with.
+    struct Call {
+        var merchant: WeChatPayV2Merchant
+        var fields: [String: String]
+        var signType: WeChatPayV2SignType
+    }
+
+    // MARK: Routes
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/pay/unifiedorder") { request, _ in
+            try await handle(request, endpoint: "unifiedorder", unifiedOrder)
+        }
+        router.post("/pay/orderquery") { request, _ in
+            try await handle(request, endpoint: "orderquery", queryOrder)
+        }
+        router.post("/pay/closeorder") { request, _ in
+            try await handle(request, endpoint: "closeorder", closeOrder)
+        }
+        router.post("/pay/refundquery") { request, _ in
+            try await handle(request, endpoint: "refundquery", queryRefund)
+        }
+        if settings.refundOverPlainHTTP { addRefundRoute(to: router) }
+    }
+
+    /// `/secapi/pay/refund`, for the TLS listener (whose handshake already required the client certificate).
+    func addRefundRoute(to router: Router<BasicRequestContext>) {
+        router.post("/secapi/pay/refund") { request, _ in
+            try await handle(request, endpoint: "refund", refund)
+        }
+    }
+
+    private func handle(
+        _ request: Request, endpoint: String, _ operation: (Call) -> [String: String]
+    ) async throws -> Response {
+        let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+        let call: Call
+        switch authenticate(body) {
+        case .success(let found): call = found
+        case .failure(let rejection): return rejection.reply.response
+        }
+        let fault = faults.take("\(name).\(endpoint)")
+        if fault?.mode == .error5xx {
+            return SandboxReply(
+                status: 500, headers: [("Content-Type", "text/xml")],
+                body: Array(
+                    SimpleXML.render([(key: "return_code", value: "FAIL"), (key: "return_msg", value: "系统繁忙,请稍后再试")])
+                        .utf8)
+            ).response
+        }
+        let reply = sign(operation(call), call, tampered: fault?.mode == .tamper)
+        return await reply.applying(fault, dropHold: dropHold).response
+    }
+
+    /// Checks a request as WeChat Pay does; a failure is its `return_code` FAIL with the reason.
+    func authenticate(_ body: [UInt8]) -> Result<Call, SandboxReplyError> {
+        let document: (root: String, fields: [(key: String, value: String)])
+        do {
+            document = try SimpleXML.parse(body)
+        } catch {
+            return .failure(Self.returnFail("XML格式错误"))
+        }
+        guard document.root == "xml" else { return .failure(Self.returnFail("XML格式错误")) }
+        let fields = Dictionary(document.fields, uniquingKeysWith: { first, _ in first })
+        guard let mchID = fields["mch_id"], let merchant = settings.merchant(mchID: mchID) else {
+            return .failure(Self.returnFail("商户号mch_id不存在"))
+        }
+        guard fields["appid"] == merchant.appID else { return .failure(Self.returnFail("appid和mch_id不匹配")) }
+        let signType: WeChatPayV2SignType
+        switch fields["sign_type"] {
+        case nil, "": signType = .md5
+        case let text?:
+            guard let known = WeChatPayV2SignType(rawValue: text) else {
+                return .failure(Self.returnFail("sign_type参数格式错误"))
+            }
+            signType = known
+        }
+        guard let sign = fields["sign"], !sign.isEmpty, let nonce = fields["nonce_str"], !nonce.isEmpty else {
+            return .failure(Self.returnFail("缺少参数sign或nonce_str"))
+        }
+        let expected = WeChatPayV2NotificationSigner(apiKey: merchant.apiKey).sign(fields, signType: signType)
+        guard ConstantTime.equals(Array(expected.utf8), Array(sign.utf8)) else {
+            return .failure(Self.returnFail("签名错误"))
+        }
+        return .success(Call(merchant: merchant, fields: fields, signType: signType))
+    }
+
+    /// `<xml><return_code>FAIL</return_code><return_msg>…</return_msg></xml>`, unsigned, HTTP 200.
+    static func returnFail(_ message: String) -> SandboxReplyError {
+        SandboxReplyError(
+            SandboxReply(
+                status: 200, headers: [("Content-Type", "text/xml")],
+                body: Array(
+                    SimpleXML.render([(key: "return_code", value: "FAIL"), (key: "return_msg", value: message)]).utf8)))
+    }
+
+    /// Signs a reply's fields as WeChat Pay does, or so that the sign does not verify.
+    func sign(_ fields: [String: String], _ call: Call, tampered: Bool) -> SandboxReply {
+        var all = [
+            "return_code": "SUCCESS", "return_msg": "OK", "appid": call.merchant.appID,
+            "mch_id": call.merchant.mchID, "nonce_str": SandboxIDs.token(16),
+        ]
+        all.merge(fields) { _, new in new }
+        var body = WeChatPayV2NotificationSigner(apiKey: call.merchant.apiKey).signedBody(
+            params: all, signType: call.signType)
+        if tampered {
+            // A field changed after signing: the sign no longer verifies.
+            body = Array(
+                String(decoding: body, as: UTF8.self).replacingOccurrences(
+                    of: "<return_msg><![CDATA[OK]]>", with: "<return_msg><![CDATA[OK.]]>"
+                ).utf8)
+        }
+        return SandboxReply(status: 200, headers: [("Content-Type", "text/xml")], body: body)
+    }
+
+    private static func ok(_ fields: [String: String]) -> [String: String] {
+        fields.merging(["result_code": "SUCCESS"]) { _, new in new }
+    }
+
+    private static func fail(_ code: String, _ description: String) -> [String: String] {
+        ["result_code": "FAIL", "err_code": code, "err_code_des": description]
+    }
+
+    // MARK: API operations
+
+    private func key(_ call: Call, _ outTradeNo: String) -> SandboxPaymentKey {
+        SandboxPaymentKey(channel: name, account: call.merchant.mchID, outTradeNo: outTradeNo)
+    }
+
+    private func codeURL(_ prepayID: String) -> String {
+        "weixin://wxpay/bizpayurl?pr=" + String(prepayID.suffix(7))
+    }
+
+    func unifiedOrder(_ call: Call) -> [String: String] {
+        let f = call.fields
+        guard let body = f["body"], !body.isEmpty, let outTradeNo = f["out_trade_no"], !outTradeNo.isEmpty,
+            let totalText = f["total_fee"], let total = Int64(totalText), let ip = f["spbill_create_ip"], !ip.isEmpty,
+            let notifyURL = f["notify_url"], !notifyURL.isEmpty, let tradeType = f["trade_type"]
+        else {
+            return Self.fail("PARAM_ERROR", "缺少参数 body、out_trade_no、total_fee、spbill_create_ip、notify_url 或 trade_type")
+        }
+        guard total > 0 else { return Self.fail("PARAM_ERROR", "total_fee 必须大于0") }
+        guard (f["fee_type"] ?? "CNY") == "CNY" else { return Self.fail("PARAM_ERROR", "fee_type 仅支持 CNY") }
+        guard outTradeNo.utf8.count <= 32 else { return Self.fail("PARAM_ERROR", "out_trade_no 长度不能超过32") }
+        switch tradeType {
+        case "JSAPI":
+            guard let openID = f["openid"], !openID.isEmpty else {
+                return Self.fail("PARAM_ERROR", "trade_type=JSAPI时（即JSAPI支付），必须传openid")
+            }
+        case "NATIVE":
+            guard let product = f["product_id"], !product.isEmpty else {
+                return Self.fail("PARAM_ERROR", "trade_type=NATIVE时，必须传product_id")
+            }
+        default:
+            return Self.fail("PARAM_ERROR", "trade_type 参数错误")
+        }
+        let fresh = "wx" + SandboxIDs.digits(14) + SandboxIDs.token(20)
+        return ledger.update(key(call, outTradeNo)) { payment -> [String: String] in
+            if let existing = payment {
+                switch existing.status {
+                case .paid: return Self.fail("ORDERPAID", "该订单已支付")
+                case .closed: return Self.fail("ORDERCLOSED", "该订单已关闭")
+                case .unpaid: break
+                }
+                guard existing.amountMinor == total, existing.tradeType == tradeType else {
+                    return Self.fail("OUT_TRADE_NO_USED", "商户订单号重复")
+                }
+            } else {
+                payment = SandboxPayment(
+                    key: key(call, outTradeNo), merchantID: call.merchant.id, appID: call.merchant.appID,
+                    tradeNo: "4200" + SandboxIDs.digits(24), credential: fresh, tradeType: tradeType,
+                    amountMinor: total, currency: "CNY", subject: body, attach: f["attach"], payer: f["openid"],
+                    notifyURL: notifyURL, status: .unpaid, createdAt: Date())
+            }
+            let prepayID = payment?.credential ?? fresh
+            var reply = ["trade_type": tradeType, "prepay_id": prepayID]
+            if tradeType == "NATIVE" { reply["code_url"] = codeURL(prepayID) }
+            return Self.ok(reply)
+        }
+    }
+
+    func queryOrder(_ call: Call) -> [String: String] {
+        let found: SandboxPayment?
+        if let outTradeNo = call.fields["out_trade_no"], !outTradeNo.isEmpty {
+            found = ledger.payment(key(call, outTradeNo))
+        } else if let transactionID = call.fields["transaction_id"], !transactionID.isEmpty {
+            found = ledger.find(channel: name, tradeNo: transactionID, account: call.merchant.mchID).first
+        } else {
+            return Self.fail("PARAM_ERROR", "out_trade_no 与 transaction_id 不能同时为空")
+        }
+        guard let payment = found else { return Self.fail("ORDERNOTEXIST", "订单不存在") }
+        let state = tradeState(payment)
+        let descriptions = ["NOTPAY": "订单未支付", "CLOSED": "订单已关闭", "SUCCESS": "支付成功", "REFUND": "转入退款"]
+        var reply = [
+            "out_trade_no": payment.outTradeNo, "trade_state": state, "trade_state_desc": descriptions[state] ?? state,
+            "total_fee": String(payment.amountMinor), "fee_type": payment.currency, "trade_type": payment.tradeType,
+            "attach": payment.attach ?? "",
+        ]
+        if let paidAt = payment.paidAt {
+            reply["transaction_id"] = payment.tradeNo
+            reply["time_end"] = WeChatPayV2NotificationSigner.compactTime(paidAt)
+            reply["cash_fee"] = String(payment.amountMinor)
+            reply["bank_type"] = "OTHERS"
+            reply["openid"] = payment.payer ?? "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+            reply["is_subscribe"] = "N"
+        }
+        return Self.ok(reply)
+    }
+
+    func closeOrder(_ call: Call) -> [String: String] {
+        guard let outTradeNo = call.fields["out_trade_no"], !outTradeNo.isEmpty else {
+            return Self.fail("PARAM_ERROR", "缺少参数 out_trade_no")
+        }
+        return ledger.update(key(call, outTradeNo)) { payment -> [String: String] in
+            guard payment != nil else { return Self.fail("ORDERNOTEXIST", "订单不存在") }
+            switch payment!.status {
+            case .paid: return Self.fail("ORDERPAID", "订单已支付，不能发起关单")
+            case .closed: return Self.fail("ORDERCLOSED", "订单已关闭，无法重复关闭")
+            case .unpaid:
+                payment!.status = .closed
+                payment!.closedAt = Date()
+                return Self.ok([:])
+            }
+        }
+    }
+
+    func refund(_ call: Call) -> [String: String] {
+        let f = call.fields
+        guard let outTradeNo = f["out_trade_no"], !outTradeNo.isEmpty, let outRefundNo = f["out_refund_no"],
+            !outRefundNo.isEmpty, let total = f["total_fee"].flatMap({ Int64($0) }),
+            let refundFee = f["refund_fee"].flatMap({ Int64($0) })
+        else {
+            return Self.fail("PARAM_ERROR", "缺少参数 out_trade_no、out_refund_no、total_fee 或 refund_fee")
+        }
+        guard refundFee > 0 else { return Self.fail("PARAM_ERROR", "退款金额必须大于0") }
+        return ledger.update(key(call, outTradeNo)) { payment -> [String: String] in
+            guard payment != nil else { return Self.fail("ORDERNOTEXIST", "订单不存在") }
+            if let existing = payment!.refunds.first(where: { $0.outRefundNo == outRefundNo }) {
+                guard existing.amountMinor == refundFee else {
+                    return Self.fail("INVALID_REQUEST", "同一退款单号多次请求的退款金额不一致")
+                }
+                return Self.ok(refundFields(existing, of: payment!))
+            }
+            guard payment!.paidAt != nil else { return Self.fail("INVALID_REQUEST", "订单未支付，不能退款") }
+            guard total == payment!.amountMinor else { return Self.fail("INVALID_REQUEST", "订单金额或退款金额与之前请求不一致") }
+            guard payment!.refundedMinor + refundFee <= payment!.amountMinor else {
+                return Self.fail("INVALID_REQUEST", "退款金额大于支付金额")
+            }
+            let refund = SandboxRefund(
+                outRefundNo: outRefundNo, refundID: "50" + SandboxIDs.digits(27), amountMinor: refundFee,
+                reason: f["refund_desc"], notifyURL: f["notify_url"], status: .processing, createdAt: Date())
+            payment!.refunds.append(refund)
+            return Self.ok(refundFields(refund, of: payment!))
+        }
+    }
+
+    func queryRefund(_ call: Call) -> [String: String] {
+        let found: SandboxPayment?
+        var refunds: [SandboxRefund] = []
+        if let outRefundNo = call.fields["out_refund_no"], !outRefundNo.isEmpty {
+            found = ledger.findRefund(channel: name, outRefundNo: outRefundNo, account: call.merchant.mchID).first
+            refunds = found?.refunds.filter { $0.outRefundNo == outRefundNo } ?? []
+        } else if let outTradeNo = call.fields["out_trade_no"], !outTradeNo.isEmpty {
+            found = ledger.payment(key(call, outTradeNo))
+            refunds = found?.refunds ?? []
+        } else {
+            return Self.fail("PARAM_ERROR", "out_refund_no 与 out_trade_no 不能同时为空")
+        }
+        guard let payment = found, !refunds.isEmpty else { return Self.fail("REFUNDNOTEXIST", "退款订单查询失败") }
+        var reply = [
+            "out_trade_no": payment.outTradeNo, "transaction_id": payment.tradeNo,
+            "total_fee": String(payment.amountMinor), "cash_fee": String(payment.amountMinor),
+            "refund_fee": String(refunds.reduce(0) { $0 + $1.amountMinor }), "refund_count": String(refunds.count),
+        ]
+        for (index, refund) in refunds.enumerated() {
+            reply["out_refund_no_\(index)"] = refund.outRefundNo
+            reply["refund_id_\(index)"] = refund.refundID
+            reply["refund_fee_\(index)"] = String(refund.amountMinor)
+            reply["refund_status_\(index)"] = refundState(refund)
+            reply["refund_channel_\(index)"] = "ORIGINAL"
+            reply["refund_recv_accout_\(index)"] = "支付用户零钱"
+            if let at = refund.succeededAt { reply["refund_success_time_\(index)"] = WeChatTime.chinaStandard(at) }
+        }
+        return Self.ok(reply)
+    }
+
+    private func refundFields(_ refund: SandboxRefund, of payment: SandboxPayment) -> [String: String] {
+        [
+            "transaction_id": payment.tradeNo, "out_trade_no": payment.outTradeNo, "out_refund_no": refund.outRefundNo,
+            "refund_id": refund.refundID, "refund_fee": String(refund.amountMinor),
+            "total_fee": String(payment.amountMinor), "cash_fee": String(payment.amountMinor),
+        ]
+    }
+
+    // MARK: Wire shapes
+
+    func tradeState(_ payment: SandboxPayment) -> String {
+        switch payment.status {
+        case .unpaid: "NOTPAY"
+        case .closed: "CLOSED"
+        case .paid: payment.refunds.isEmpty ? "SUCCESS" : "REFUND"
+        }
+    }
+
+    func refundState(_ refund: SandboxRefund) -> String {
+        refund.status == .success ? "SUCCESS" : "PROCESSING"
+    }
+
+    // MARK: Acts (POST /sandbox/wechatpay-v2/…)
+
+    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
+            guard payment != nil, payment!.status != .closed else { return nil }
+            if payment!.status == .unpaid {
+                payment!.status = .paid
+                payment!.paidAt = Date()
+            }
+            return payment
+        }
+        guard let paid, let merchant = settings.merchant(mchID: paid.key.account), let paidAt = paid.paidAt else {
+            return .error(409, "\(name) order \(outTradeNo) is closed; it cannot be paid")
+        }
+        let signer = WeChatPayV2NotificationSigner(apiKey: merchant.apiKey)
+        var parameters = WeChatPayV2NotificationSigner.paymentParameters(
+            appID: paid.appID, mchID: merchant.mchID, outTradeNo: paid.outTradeNo, transactionID: paid.tradeNo,
+            totalFee: paid.amountMinor, feeType: paid.currency, timeEnd: paidAt)
+        parameters["trade_type"] = paid.tradeType
+        parameters["attach"] = paid.attach ?? ""
+        if let payer = paid.payer { parameters["openid"] = payer }
+        let fixed = parameters
+        let delivery = await dispatcher.deliver(
+            job(paid.key, event: "TRANSACTION.SUCCESS", id: paid.tradeNo, url: paid.notifyURL) { tampered in
+                var body = signer.signedBody(params: fixed)
+                if tampered {
+                    body = Array(
+                        String(decoding: body, as: UTF8.self).replacingOccurrences(
+                            of: "<total_fee><![CDATA[\(paid.amountMinor)]]>", with: "<total_fee><![CDATA[1]]>"
+                        ).utf8)
+                }
+                return body
+            })
+        return summary(paid.key, delivery: delivery)
+    }
+
+    func close(outTradeNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let closed = ledger.update(found.key) { payment -> Bool in
+            guard payment?.status != .paid else { return false }
+            if payment?.status == .unpaid {
+                payment!.status = .closed
+                payment!.closedAt = Date()
+            }
+            return true
+        }
+        guard closed else { return .error(409, "\(name) order \(outTradeNo) is paid; it cannot be closed") }
+        // WeChat Pay v2 sends no notification when an order closes.
+        return summary(found.key, delivery: nil)
+    }
+
+    func refund(outRefundNo: String, account: String?) async -> SandboxReply {
+        let found: SandboxPayment
+        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
+        case .success(let payment): found = payment
+        case .failure(let error): return error.reply
+        }
+        let (payment, refund) = ledger.update(found.key) { payment -> (SandboxPayment?, SandboxRefund?) in
+            guard let index = payment?.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) else {
+                return (nil, nil)
+            }
+            if payment!.refunds[index].status == .processing {
+                payment!.refunds[index].status = .success
+                payment!.refunds[index].succeededAt = Date()
+            }
+            return (payment, payment!.refunds[index])
+        }
+        guard let payment, let refund, let merchant = settings.merchant(mchID: payment.key.account) else {
+            return .error(404, "no \(name) refund \(outRefundNo)")
+        }
+        let signer = WeChatPayV2NotificationSigner(apiKey: merchant.apiKey)
+        let url = refund.notifyURL ?? "\(notifyBaseURL)/notify/\(name)/\(payment.merchantID)"
+        let delivery = await dispatcher.deliver(
+            job(payment.key, event: "REFUND.SUCCESS", id: "\(refund.refundID):SUCCESS", url: url) { tampered in
+                var body = signer.refundBody(
+                    appID: payment.appID, mchID: merchant.mchID, outRefundNo: refund.outRefundNo,
+                    refundID: refund.refundID, outTradeNo: payment.outTradeNo, transactionID: payment.tradeNo,
+                    refundFee: refund.amountMinor, totalFee: payment.amountMinor,
+                    successTime: refund.succeededAt ?? Date())
+                if tampered {
+                    // req_info encrypted under another key: it does not decrypt at the merchant.
+                    let other = WeChatPayV2NotificationSigner(apiKey: Array(merchant.apiKey.reversed()))
+                    let text = String(decoding: body, as: UTF8.self)
+                    if let start = text.range(of: "<req_info><![CDATA["), let end = text.range(of: "]]></req_info>") {
+                        body = Array(
+                            text.replacingCharacters(
+                                in: start.upperBound..<end.lowerBound, with: other.encryptReqInfo("<root></root>")
+                            ).utf8)
+                    }
+                }
+                return body
+            })
+        var reply = summaryJSON(payment.key, delivery: delivery)
+        reply["out_refund_no"] = refund.outRefundNo
+        reply["refund_status"] = refundState(refund)
+        return .json(200, reply)
+    }
+
+    func state(outTradeNo: String, account: String?) -> SandboxReply {
+        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
+        case .success(let payment):
+            return .json(200, payment.stateJSON(state: tradeState(payment), refundState: refundState))
+        case .failure(let error):
+            return error.reply
+        }
+    }
+
+    private func job(
+        _ key: SandboxPaymentKey, event: String, id: String, url: String,
+        body: @escaping @Sendable (_ tampered: Bool) -> [UInt8]
+    ) -> NotificationDispatcher.Job {
+        NotificationDispatcher.Job(
+            key: key, delivery: SandboxDelivery(id: id, event: event, url: url), faultEndpoint: "\(name).notify",
+            schedule: NotificationRetrySchedule.weChatPayV2,
+            accepts: { status, reply in
+                guard status == 200, let document = try? SimpleXML.parse(Array(reply.utf8)) else { return false }
+                return document.fields.contains { $0.key == "return_code" && $0.value == "SUCCESS" }
+            },
+            sign: { _, tampered in
+                .init(headers: [("Content-Type", WeChatPayV2NotificationSigner.contentType)], body: body(tampered))
+            })
+    }
+
+    private func summaryJSON(_ key: SandboxPaymentKey, delivery: SandboxDelivery?) -> [String: Any] {
+        let payment = ledger.payment(key)
+        var object: [String: Any] = [
+            "channel": name, "account": key.account, "out_trade_no": key.outTradeNo,
+            "status": payment.map(tradeState) ?? "UNKNOWN",
+        ]
+        if let delivery {
+            object["notification"] = delivery.json
+            object["notification_attempts"] = delivery.attempts.count
+        } else {
+            object["notification_attempts"] = 0
+        }
+        return object
+    }
+
+    private func summary(_ key: SandboxPaymentKey, delivery: SandboxDelivery?) -> SandboxReply {
+        .json(200, summaryJSON(key, delivery: delivery))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import PayFleetMessages
+
+/// Stripe as payment-worker calls it, over a ``StripeClient``.
+///
+/// - prepay: creates a PaymentIntent (`metadata[out_trade_no]` = the payment number, idempotent on it) and
+///   answers `client_secret`, `payment_intent` (its id) and, when configured, `publishable_key`: what Stripe.js or
+///   the mobile SDKs confirm the payment with.
+/// - query: searches the PaymentIntents of the payment number (the gateway knows no PaymentIntent id). One
+///   `succeeded` is paid, with the PaymentIntent id as the channel trade number (as ``StripeVerifier`` reports a
+///   `payment_intent.succeeded`, so a query and a webhook settle identically), `amount_received`, the currency
+///   upper-cased; `requires_*` and `processing` pending; all `canceled` closed; none found not found. Stripe's
+///   search lags writes by up to about a minute, so a payment opened moments ago may still be not found.
+/// - close: cancels every PaymentIntent of the payment that is not final; none found counts as closed; a
+///   `succeeded` one fails with ``ChannelAPIError/Code/rejected`` so the caller queries and settles it.
+public struct StripeGateway: PaymentGateway {
+    public let client: StripeClient
+    public var channel: ChannelID { .stripe }
+    public var merchantID: String { client.merchantID }
+    /// The clock `paidAt` is read from: a PaymentIntent carries no time of payment.
+    private let now: @Sendable () -> Date
+
+    public init(client: StripeClient, now: (@Sendable () -> Date)? = nil) {
+        self.client = client
+        self.now = now ?? { Date() }
+    }
+
+    public func prepay(_ order: PrepayOrder) async throws(ChannelAPIError) -> [String: String] {
+        let intent = try await client.createPaymentIntent(
+            StripePaymentIntentRequest(
+                outTradeNo: order.paymentNo, amountMinor: order.amountMinor, currency: order.currency,
+                description: order.description.isEmpty ? nil : order.description))
+        guard let clientSecret = intent.clientSecret, !clientSecret.isEmpty else {
+            throw ChannelAPIError(
+                code: .malformedResponse, channel: .stripe, operation: "create_payment_intent", httpStatus: 200,
+                message: "the PaymentIntent has no client_secret")
+        }
+        var parameters = ["client_secret": clientSecret, "payment_intent": intent.id]
+        if let key = client.configuration.publishableKey, !key.isEmpty { parameters["publishable_key"] = key }
+        return parameters
+    }
+
+    public func query(paymentNo: String) async throws(ChannelAPIError) -> ChannelPaymentState {
+        let intents = try await client.searchPaymentIntents(outTradeNo: paymentNo)
+        if let paid = intents.first(where: { $0.status == .succeeded }) {
+            return .paid(
+                ChannelPayment(
+                    paymentNo: paymentNo, channelTradeNo: paid.id,
+                    amountMinor: paid.amountReceivedMinor > 0 ? paid.amountReceivedMinor : paid.amountMinor,
+                    currency: paid.currency, paidAt: now(), raw: paid.raw))
+        }
+        if let open = intents.first(where: { $0.status != .canceled }) {
+            return .pending(detail: open.status.rawValue)
+        }
+        return intents.isEmpty ? .notFound : .closed(detail: StripePaymentIntent.Status.canceled.rawValue)
+    }
+
+    public func close(paymentNo: String) async throws(ChannelAPIError) {
+        let intents = try await client.searchPaymentIntents(outTradeNo: paymentNo)
+        if intents.contains(where: { $0.status == .succeeded }) {
+            throw ChannelAPIError(
+                code: .rejected, channel: .stripe, operation: "cancel_payment_intent",
+                message: "the payment succeeded at Stripe; it cannot be closed")
+        }
+        for intent in intents where intent.status != .canceled {
+            do {
+                _ = try await client.cancelPaymentIntent(id: intent.id, outTradeNo: paymentNo)
+            } catch  where error.code == .notFound {
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import PayFleetMessages
+
+/// WeChat Pay API v2 as payment-worker calls it, over a ``WeChatPayV2Client``.
+///
+/// - prepay: `trade_type` `jsapi` (the default when the job carries an `openid`) answers the signed JSAPI set
+///   (`appId`, `timeStamp`, `nonceStr`, `package`, `signType`, `paySign`); `native` (the default otherwise)
+///   answers `code_url`. `spbill_create_ip` is the job's `client_ip`, else the configured default.
+/// - query: SUCCESS and REFUND are paid; NOTPAY, USERPAYING and PAYERROR (the payer may try again) pending;
+///   CLOSED and REVOKED closed; ORDERNOTEXIST not found.
+/// - close: ORDERNOTEXIST and ORDERCLOSED count as closed; ORDERPAID fails with
+///   ``ChannelAPIError/Code/rejected``.
+public struct WeChatPayV2Gateway: PaymentGateway {
+    public let client: WeChatPayV2Client
+    public var channel: ChannelID { .wechatpayV2 }
+    public var merchantID: String { client.merchant.id }
+
+    public init(client: WeChatPayV2Client) {
+        self.client = client
+    }
+
+    public func prepay(_ order: PrepayOrder) async throws(ChannelAPIError) -> [String: String] {
+        let openID = order.client["openid"].flatMap { $0.isEmpty ? nil : $0 }
+        let tradeType: WeChatPayV2OrderRequest.TradeType
+        switch order.tradeType(default: openID == nil ? "native" : "jsapi") {
+        case "jsapi": tradeType = .jsapi
+        case "native": tradeType = .native
+        case let other:
+            throw ChannelAPIError(
+                code: .invalidRequest, channel: .wechatpayV2, operation: "prepay",
+                message: "WeChat Pay v2 payments are opened as trade_type jsapi or native, not \(other.prefix(32))")
+        }
+        let request = WeChatPayV2OrderRequest(
+            outTradeNo: order.paymentNo, description: order.description.isEmpty ? order.paymentNo : order.description,
+            totalFee: order.amountMinor, feeType: order.currency, tradeType: tradeType, openID: openID,
+            clientIP: order.client["client_ip"], timeExpire: order.expiresAt)
+        let result = try await client.unifiedOrder(request)
+        switch tradeType {
+        case .jsapi: return client.jsapiPayParameters(prepayID: result.prepayID)
+        case .native: return ["code_url": result.codeURL ?? ""]
+        }
+    }
+
+    public func query(paymentNo: String) async throws(ChannelAPIError) -> ChannelPaymentState {
+        let result: WeChatPayV2OrderQueryResult
+        do {
+            result = try await client.queryOrder(outTradeNo: paymentNo)
+        } catch  where error.code == .notFound {
+            return .notFound
+        }
+        switch result.tradeState {
+        case .success, .refund:
+            guard let transactionID = result.transactionID, let amount = result.totalFee, let paidAt = result.timeEnd
+            else {
+                throw ChannelAPIError(
+                    code: .malformedResponse, channel: .wechatpayV2, operation: "orderquery",
+                    message: "WeChat Pay v2 reports the order paid without transaction_id, total_fee or time_end")
+            }
+            return .paid(
+                ChannelPayment(
+                    paymentNo: paymentNo, channelTradeNo: transactionID, amountMinor: amount,
+                    currency: result.feeType ?? "CNY", paidAt: paidAt, raw: result.raw))
+        case .closed, .revoked:
+            return .closed(detail: result.tradeState.rawValue)
+        default:
+            return .pending(detail: result.tradeState.rawValue)
+        }
+    }
+
+    public func close(paymentNo: String) async throws(ChannelAPIError) {
+        do {
+            try await client.closeOrder(outTradeNo: paymentNo)
+        } catch  where error.code == .notFound || error.channelCode == "ORDERCLOSED" {
+            return
+        }
+    }
+}
