@@ -14,7 +14,10 @@ struct ChannelFlowTests {
     /// Channel, the pay parameter its default prepay answers, the sandbox's notify fault endpoint.
     static let channels: [(ChannelID, String, String)] = [
         (.wechatpay, "code_url", "wechatpay.notify"),
+        (.wechatpayV2, "code_url", "wechatpay-v2.notify"),
         (.alipay, "qr_code", "alipay.notify"),
+        (.baidu, "rsaSign", "baidu.notify"),
+        (.stripe, "client_secret", "stripe.notify"),
     ]
 
     static let roles: [TestFleet.Role] = [.receiver, .paymentWorker, .fulfilmentWorker, .eventsWorker]
@@ -25,6 +28,7 @@ struct ChannelFlowTests {
         try await TestFleet.with(Self.roles) { fleet in
             let paymentNo = "CF\(Fixture.unique())"
             try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 2599, channel: channel)
+            try await Self.openAtThePayer(fleet, channel, paymentNo)
             try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
                 // payment.created carries what the payer's client needs, written once the prepay succeeded.
                 let payload = try #require(
@@ -59,6 +63,7 @@ struct ChannelFlowTests {
         try await TestFleet.with(Self.roles) { fleet in
             let paymentNo = "CQ\(Fixture.unique())"
             try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 1200, channel: channel)
+            try await Self.openAtThePayer(fleet, channel, paymentNo)
             // Every notification attempt is lost until the fault is cleared.
             try await fleet.sandboxFault(notifyEndpoint, "drop", count: -1)
             _ = try await fleet.sandbox("POST", "/sandbox/\(channel)/pay/\(paymentNo)")
@@ -95,6 +100,7 @@ struct ChannelFlowTests {
             let paymentNo = "CC\(Fixture.unique())"
             let sku = "SKU-\(paymentNo)"
             try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 990, channel: channel)
+            try await Self.openAtThePayer(fleet, channel, paymentNo)
             try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
                 #expect(try await TestDatabase.scalar(db, "SELECT reserved FROM stock WHERE sku = \(sku)") == 1)
             }
@@ -109,11 +115,13 @@ struct ChannelFlowTests {
                     try await TestDatabase.scalar(
                         db, "SELECT count(*) FROM outbox WHERE message_id = \("payment.closed:" + paymentNo)") == 1)
             }
-            // Closed at the channel too: the payer can no longer pay.
-            let state = try await Self.sandboxState(fleet, channel, paymentNo)
-            #expect(state["status"] as? String != nil)
-            let (payStatus, _) = try await fleet.sandbox("POST", "/sandbox/\(channel)/pay/\(paymentNo)")
-            #expect(payStatus != 200, "the sandbox let a closed \(channel) payment be paid: \(state)")
+            // Closed at the channel too: the payer can no longer pay. (Baidu's cashier has no close API that the
+            // developer key may call: there a late payment arrives as paid_after_close, for an operator.)
+            if channel != ChannelID.baidu.rawValue {
+                let state = try await Self.sandboxState(fleet, channel, paymentNo)
+                let (payStatus, _) = try await fleet.sandbox("POST", "/sandbox/\(channel)/pay/\(paymentNo)")
+                #expect(payStatus != 200, "the sandbox let a closed \(channel) payment be paid: \(state)")
+            }
         }
     }
 
@@ -190,6 +198,20 @@ struct ChannelFlowTests {
     }
 
     // MARK: Helpers
+
+    /// What the payer's client does with the pay parameters before paying, where the channel needs it: Baidu's
+    /// mini program opens the cashier with the signed orderInfo (the other channels' prepay already created the
+    /// order at the channel).
+    static func openAtThePayer(_ fleet: TestFleet, _ channel: String, _ paymentNo: String) async throws {
+        guard channel == ChannelID.baidu.rawValue else { return }
+        let payload = try await TestDatabase.withClient { (db: PostgresClient) async throws -> String? in
+            try await TestDatabase.text(db, "SELECT payload::text FROM outbox WHERE message_id = \("payment.created:" + paymentNo)")
+        }
+        let event = try PayFleetJSON.decode(PaymentCreated.self, from: Array(try #require(payload).utf8))
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: event.payParameters), as: UTF8.self)
+        let (status, body) = try await fleet.sandbox("POST", "/sandbox/baidu/cashier", json: json)
+        #expect(status == 200 && body.contains("\"errno\":0"), "the Baidu cashier refused the orderInfo: \(body)")
+    }
 
     static func orderPaidCount(_ db: PostgresClient, _ paymentNo: String) async throws -> Int64 {
         try await TestDatabase.scalar(

@@ -49,6 +49,7 @@ public final class TestFleet: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         receiverPort = try FreePort.pick()
         sandboxPort = try FreePort.pick()
+        let sandboxTLSPort = try FreePort.pick()
         let root = TestServices.repositoryRoot.path
         let receiverURL = "http://127.0.0.1:\(receiverPort)"
         let sandboxURL = "http://127.0.0.1:\(sandboxPort)"
@@ -66,6 +67,12 @@ public final class TestFleet: Sendable {
             "PAYFLEET_SANDBOX_NOTIFY_BASE_URL": receiverURL,
             "PAYFLEET_CHANNELS_WECHATPAY_API_BASE_URL": sandboxURL,
             "PAYFLEET_CHANNELS_ALIPAY_API_BASE_URL": "\(sandboxURL)/gateway.do",
+            "PAYFLEET_CHANNELS_WECHATPAY_V2_API_BASE_URL": sandboxURL,
+            "PAYFLEET_CHANNELS_BAIDU_API_BASE_URL": sandboxURL,
+            "PAYFLEET_CHANNELS_STRIPE_API_BASE_URL": sandboxURL,
+            // WeChat Pay v2 refunds: the sandbox's mutual-TLS listener.
+            "PAYFLEET_SANDBOX_WECHATPAY_V2_TLS_PORT": "\(sandboxTLSPort)",
+            "PAYFLEET_CHANNELS_WECHATPAY_V2_API_REFUND_BASE_URL": "https://127.0.0.1:\(sandboxTLSPort)",
         ].merging(extra) { _, override in override }
         // Key paths in the sandbox config are relative to the repository root.
         _ = FileManager.default.changeCurrentDirectoryPath(root)

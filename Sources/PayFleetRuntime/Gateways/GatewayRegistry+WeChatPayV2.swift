@@ -12,7 +12,8 @@ extension GatewayRegistry {
     ///   `/secapi/pay/refund`; without them refunds fail with a configuration error.
     /// - `trust_roots_file`: PEM CA certificates that replace the system roots for the refund call; TEST-ONLY
     ///   (the sandbox's CA), never set in production.
-    /// - `refund_base_url`: where refunds go (the sandbox's TLS port); default the base URL.
+    /// - `refund_base_url`: where refunds go (the sandbox's TLS port); else `channels.wechatpay_v2.api_refund_base_url`,
+    ///   else the base URL.
     /// - `refund_notify_url`: `notify_url` of refunds; default the one set at the merchant platform.
     /// - `server_ip` (127.0.0.1): `spbill_create_ip` when the job's client context has no `client_ip`.
     static func wechatPayV2Gateway(_ loading: GatewayLoading, id: String) throws -> WeChatPayV2Gateway {
@@ -42,7 +43,10 @@ extension GatewayRegistry {
             let configuration = WeChatPayV2ClientConfiguration(
                 baseURL: loading.baseURL(
                     "wechatpay_v2", id, default: WeChatPayV2ClientConfiguration.productionBaseURL),
-                refundBaseURL: api.string(forKey: "refund_base_url").flatMap { $0.isEmpty ? nil : $0 },
+                refundBaseURL: api.string(forKey: "refund_base_url").flatMap { $0.isEmpty ? nil : $0 }
+                    ?? loading.reader.string(forKey: "channels.wechatpay_v2.api_refund_base_url").flatMap {
+                        $0.isEmpty ? nil : $0
+                    },
                 notifyURL: try loading.notifyURL("wechatpay_v2", id, path: ChannelID.wechatpayV2.rawValue),
                 refundNotifyURL: api.string(forKey: "refund_notify_url").flatMap { $0.isEmpty ? nil : $0 },
                 signType: signType, defaultClientIP: api.string(forKey: "server_ip", default: "127.0.0.1"),
