@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import PayFleetMessages
 import PayFleetRuntime
+import PayFleetStore
 
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,6 +53,18 @@ struct SandboxCommand: AsyncParsableCommand {
         func run() async throws {
             guard ["pay", "close", "refund"].contains(action) else { throw ValidationError("action: pay, close or refund") }
             let base = try await SandboxCommand.sandboxURL(sandboxURL)
+            if action == "pay", channel == ChannelID.baidu.rawValue {
+                // Baidu's prepay is the signed orderInfo: the payer's mini program opens the cashier with it first.
+                let reader = try await ConfigReader.payfleet()
+                let parameters = try await Dependencies.withStore(reader: reader, logger: commandLogger(reader)) {
+                    store, _ in try await store.paymentStatus(paymentNo: number)?.payParameters
+                }
+                guard let parameters, !parameters.isEmpty else {
+                    throw ValidationError("payment \(number) has no Baidu orderInfo yet (not opened by payment-worker)")
+                }
+                let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters), as: UTF8.self)
+                _ = try await SandboxCommand.control(.POST, "\(base)/sandbox/baidu/cashier", json: json)
+            }
             print(try await SandboxCommand.control(.POST, "\(base)/sandbox/\(channel)/\(action)/\(number)"))
         }
     }
