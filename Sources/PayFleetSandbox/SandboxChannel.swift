@@ -1,8 +1,8 @@
 import Hummingbird
 
 /// One channel played by the sandbox: its API routes, and the acts of the payer and the channel that
-/// `POST /sandbox/<channel>/…` simulates. WeChat Pay v3 and Alipay today; WeChat Pay v2, Baidu and Stripe are
-/// added the same way (a type conforming to this, registered in ``SandboxServer``).
+/// `POST /sandbox/<channel>/…` simulates: WeChat Pay v3 and v2, Alipay, Baidu and Stripe, each a type conforming
+/// to this, registered in ``SandboxServer``.
 protocol SandboxChannel: Sendable {
     /// The `<channel>` of `/sandbox/<channel>/…` and of `/notify/<channel>/<merchant>`.
     var name: String { get }

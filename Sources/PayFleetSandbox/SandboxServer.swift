@@ -98,7 +98,7 @@ public final class SandboxServer: Sendable {
         return logger
     }
 
-    /// The names of the channels played (`wechatpay`, `alipay`).
+    /// The names of the channels played (`wechatpay`, `wechatpay-v2`, `alipay`, `baidu`, `stripe`).
     public var channelNames: [String] { channels.map(\.name) }
 
     /// Every route: the channels' APIs and the control API.
