@@ -315,14 +315,7 @@ struct AlipaySandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let closed = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.paidAt == nil else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .closed
-                payment!.closedAt = Date()
-            }
-            return payment
-        }
+        let closed = ledger.closeUnpaid(found.key)
         guard let closed, let closedAt = closed.closedAt else {
             return .error(409, "alipay trade \(outTradeNo) is paid; it cannot be closed")
         }

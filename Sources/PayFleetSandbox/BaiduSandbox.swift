@@ -244,14 +244,7 @@ struct BaiduSandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let closed = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.paidAt == nil else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .closed
-                payment!.closedAt = Date()
-            }
-            return payment
-        }
+        let closed = ledger.closeUnpaid(found.key)
         guard let closed else { return .error(409, "baidu order \(outTradeNo) is paid; it cannot be cancelled") }
         return .json(
             200,
@@ -267,15 +260,7 @@ struct BaiduSandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let completed = ledger.update(found.key) { payment -> (SandboxPayment, SandboxRefund)? in
-            guard payment != nil, let index = payment!.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo })
-            else { return nil }
-            if payment!.refunds[index].status == .processing {
-                payment!.refunds[index].status = .success
-                payment!.refunds[index].succeededAt = Date()
-            }
-            return (payment!, payment!.refunds[index])
-        }
+        let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
         guard let (payment, refund) = completed else { return .error(404, "no baidu refund \(outRefundNo)") }
         var parameters = BaiduNotificationSigner.refundParameters(
             orderID: payment.tradeNo, tpOrderID: payment.outTradeNo, refundBatchID: refund.refundID)

@@ -70,3 +70,36 @@ final class SandboxLedger: Sendable {
         payment(key).flatMap { $0.notifications.indices.contains(index) ? $0.notifications[index] : nil }
     }
 }
+
+extension SandboxLedger {
+    /// The payer or the channel closes an unpaid order: unpaid → closed now, `closing` applied (a closed order
+    /// stays as it was). The order as it is then, or nil when it is unknown or was paid: a paid order cannot be
+    /// closed.
+    func closeUnpaid(_ key: SandboxPaymentKey, closing: (inout SandboxPayment) -> Void = { _ in }) -> SandboxPayment? {
+        update(key) { payment -> SandboxPayment? in
+            guard var found = payment, found.paidAt == nil else { return nil }
+            if found.status == .unpaid {
+                found.status = .closed
+                found.closedAt = Date()
+                closing(&found)
+            }
+            payment = found
+            return found
+        }
+    }
+
+    /// The channel completes a refund: processing → success now (a finished refund stays as it was). The order and
+    /// the refund, or nil when either is unknown.
+    func completeRefund(_ key: SandboxPaymentKey, outRefundNo: String) -> (SandboxPayment, SandboxRefund)? {
+        update(key) { payment -> (SandboxPayment, SandboxRefund)? in
+            guard var found = payment, let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo })
+            else { return nil }
+            if found.refunds[index].status == .processing {
+                found.refunds[index].status = .success
+                found.refunds[index].succeededAt = Date()
+            }
+            payment = found
+            return (found, found.refunds[index])
+        }
+    }
+}

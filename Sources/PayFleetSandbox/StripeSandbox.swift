@@ -381,15 +381,7 @@ struct StripeSandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let closed = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.paidAt == nil else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .closed
-                payment!.closedAt = Date()
-                payment!.attach = "abandoned"
-            }
-            return payment
-        }
+        let closed = ledger.closeUnpaid(found.key) { $0.attach = "abandoned" }
         guard let closed, let closedAt = closed.closedAt else {
             return .error(409, "stripe PaymentIntent for \(outTradeNo) succeeded; it cannot be canceled")
         }

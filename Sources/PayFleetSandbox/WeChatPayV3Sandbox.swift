@@ -394,15 +394,9 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let closed = ledger.update(found.key) { payment -> Bool in
-            guard payment?.status != .paid else { return false }
-            if payment?.status == .unpaid {
-                payment!.status = .closed
-                payment!.closedAt = Date()
-            }
-            return true
+        guard ledger.closeUnpaid(found.key) != nil else {
+            return .error(409, "wechatpay order \(outTradeNo) is paid; it cannot be closed")
         }
-        guard closed else { return .error(409, "wechatpay order \(outTradeNo) is paid; it cannot be closed") }
         // WeChat Pay sends no notification when an order closes.
         return summary(found.key, delivery: nil)
     }
@@ -413,17 +407,8 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let (payment, refund) = ledger.update(found.key) { payment -> (SandboxPayment?, SandboxRefund?) in
-            guard let index = payment?.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) else {
-                return (nil, nil)
-            }
-            if payment!.refunds[index].status == .processing {
-                payment!.refunds[index].status = .success
-                payment!.refunds[index].succeededAt = Date()
-            }
-            return (payment, payment!.refunds[index])
-        }
-        guard let payment, let refund, let merchant = settings.merchant(mchID: payment.key.account) else {
+        let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
+        guard let (payment, refund) = completed, let merchant = settings.merchant(mchID: payment.key.account) else {
             return .error(404, "no wechatpay refund \(outRefundNo)")
         }
         let signer = notificationSigner(merchant)

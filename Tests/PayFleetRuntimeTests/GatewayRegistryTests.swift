@@ -62,3 +62,10 @@ private struct ScriptedGateway: PaymentGateway {
     }
     func close(paymentNo: String) async throws(ChannelAPIError) {}
 }
+
+extension GatewayRegistry {
+    /// The channel's own gateway behind the metering wrapper every registered gateway gets.
+    func underlying(_ channel: ChannelID, _ merchant: String) -> (any PaymentGateway)? {
+        (gateway(channel: channel, merchant: merchant) as? MeteredGateway)?.wrapped
+    }
+}

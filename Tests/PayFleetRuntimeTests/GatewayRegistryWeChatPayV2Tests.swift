@@ -40,7 +40,7 @@ import Testing
         let reader = try await ConfigReader.payfleet(
             environment: ["PAYFLEET_CONFIG": Self.sandbox.appendingPathComponent("payfleet.sandbox.yaml").path])
         let registry = try GatewayRegistry(reader: reader, transport: NoTransport())
-        let gateway = try #require(registry.gateway(channel: .wechatpayV2, merchant: "demo") as? WeChatPayV2Gateway)
+        let gateway = try #require(registry.underlying(.wechatpayV2, "demo") as? WeChatPayV2Gateway)
         #expect(registry.names.contains("wechatpay-v2/demo"))
         #expect(gateway.client.configuration.baseURL == "http://127.0.0.1:8090")
         #expect(gateway.client.configuration.refundBaseURL == "https://127.0.0.1:8091")
@@ -52,7 +52,7 @@ import Testing
     @Test func apiSettingsAreReadAndANotifyURLIsDerived() throws {
         let registry = try GatewayRegistry(
             reader: Self.reader(["sign_type": "HMAC-SHA256", "server_ip": "203.0.113.10"]), transport: NoTransport())
-        let gateway = try #require(registry.gateway(channel: .wechatpayV2, merchant: "shop") as? WeChatPayV2Gateway)
+        let gateway = try #require(registry.underlying(.wechatpayV2, "shop") as? WeChatPayV2Gateway)
         let configuration = gateway.client.configuration
         #expect(configuration.signType == .hmacSHA256)
         #expect(configuration.baseURL == WeChatPayV2ClientConfiguration.productionBaseURL)

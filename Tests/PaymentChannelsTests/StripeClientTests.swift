@@ -45,23 +45,6 @@ struct StripeClientTests {
             + intents.joined(separator: ",") + "]}"
     }
 
-    func expectAPIError(
-        _ code: ChannelAPIError.Code, transient: Bool, sourceLocation: SourceLocation = #_sourceLocation,
-        _ body: () async throws -> Void
-    ) async -> ChannelAPIError? {
-        do {
-            try await body()
-            Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
-            return nil
-        } catch let error as ChannelAPIError {
-            #expect(error.code == code, "\(error.debugDescription)", sourceLocation: sourceLocation)
-            #expect(error.isTransient == transient, sourceLocation: sourceLocation)
-            return error
-        } catch {
-            Issue.record("expected ChannelAPIError, got \(error)", sourceLocation: sourceLocation)
-            return nil
-        }
-    }
 
     // MARK: Requests
 

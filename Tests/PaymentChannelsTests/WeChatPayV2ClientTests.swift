@@ -69,23 +69,6 @@ struct WeChatPayV2ClientTests {
         "time_end": "20261118190635", "trade_type": "JSAPI", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
     ]
 
-    func expectAPIError(
-        _ code: ChannelAPIError.Code, transient: Bool, sourceLocation: SourceLocation = #_sourceLocation,
-        _ body: () async throws -> Void
-    ) async -> ChannelAPIError? {
-        do {
-            try await body()
-            Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
-            return nil
-        } catch let error as ChannelAPIError {
-            #expect(error.code == code, "\(error.debugDescription)", sourceLocation: sourceLocation)
-            #expect(error.isTransient == transient, sourceLocation: sourceLocation)
-            return error
-        } catch {
-            Issue.record("expected ChannelAPIError, got \(error)", sourceLocation: sourceLocation)
-            return nil
-        }
-    }
 
     // MARK: Requests
 

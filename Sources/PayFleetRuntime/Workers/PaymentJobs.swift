@@ -110,14 +110,11 @@ struct PaymentJobs: Sendable {
     func query(_ job: QueryPayment, log: Logger) async -> DeliveryDisposition {
         var log = log
         log[metadataKey: "payment_no"] = "\(job.paymentNo)"
-        let row: PaymentRow
-        switch await pending(job.paymentNo, log: log) {
+        let (row, channel, gateway): (PaymentRow, ChannelID, any PaymentGateway)
+        switch await target(job.paymentNo, log: log) {
         case .done(let disposition): return disposition
-        case .pending(let found): row = found
+        case .pending(let found, let foundChannel, let foundGateway): (row, channel, gateway) = (found, foundChannel, foundGateway)
         }
-        guard let channel = ChannelID(rawValue: row.channel),
-            let gateway = gateways.gateway(channel: channel, merchant: row.merchant)
-        else { return Self.noGateway(ChannelID(rawValue: row.channel), row.merchant) }
         do {
             switch try await gateway.query(paymentNo: job.paymentNo) {
             case .paid(let payment):
@@ -142,14 +139,11 @@ struct PaymentJobs: Sendable {
         var log = log
         log[metadataKey: "payment_no"] = "\(job.paymentNo)"
         log[metadataKey: "reason"] = "\(job.reason.rawValue)"
-        let row: PaymentRow
-        switch await pending(job.paymentNo, log: log) {
+        let (row, channel, gateway): (PaymentRow, ChannelID, any PaymentGateway)
+        switch await target(job.paymentNo, log: log) {
         case .done(let disposition): return disposition
-        case .pending(let found): row = found
+        case .pending(let found, let foundChannel, let foundGateway): (row, channel, gateway) = (found, foundChannel, foundGateway)
         }
-        guard let channel = ChannelID(rawValue: row.channel),
-            let gateway = gateways.gateway(channel: channel, merchant: row.merchant)
-        else { return Self.noGateway(ChannelID(rawValue: row.channel), row.merchant) }
         do {
             // Ask first: a payment paid while its notification went missing is settled, never closed.
             switch try await gateway.query(paymentNo: job.paymentNo) {
@@ -183,25 +177,32 @@ struct PaymentJobs: Sendable {
 
     // MARK: Shared steps
 
-    private enum Lookup {
-        case pending(PaymentRow)
+    private enum Target {
+        /// Still pending, with the gateway of its channel and merchant.
+        case pending(PaymentRow, ChannelID, any PaymentGateway)
+        /// What to do with the job instead.
         case done(DeliveryDisposition)
     }
 
-    /// The payment, if it is still pending; otherwise what to do with the job.
-    private func pending(_ paymentNo: String, log: Logger) async -> Lookup {
+    /// The payment a query or close job names, if it is still pending, and its gateway.
+    private func target(_ paymentNo: String, log: Logger) async -> Target {
+        let row: PaymentRow
         do {
-            guard let row = try await store.paymentStatus(paymentNo: paymentNo) else {
+            guard let found = try await store.paymentStatus(paymentNo: paymentNo) else {
                 return .done(.reject(reason: "no payment has payment_no \(paymentNo.prefix(64))"))
             }
-            guard row.status == "pending" else {
-                log.info("nothing to do: the payment is \(row.status)")
-                return .done(.ack)
-            }
-            return .pending(row)
+            row = found
         } catch {
             return .done(Self.storeFailure(error, log: log))
         }
+        guard row.status == "pending" else {
+            log.info("nothing to do: the payment is \(row.status)")
+            return .done(.ack)
+        }
+        guard let channel = ChannelID(rawValue: row.channel),
+            let gateway = gateways.gateway(channel: channel, merchant: row.merchant)
+        else { return .done(Self.noGateway(ChannelID(rawValue: row.channel), row.merchant)) }
+        return .pending(row, channel, gateway)
     }
 
     /// Settles through the notification's own unit of work, so dedup, amount checks and order.paid hold
