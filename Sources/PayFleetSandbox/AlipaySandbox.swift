@@ -290,14 +290,7 @@ struct AlipaySandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.status != .closed || payment!.paidAt != nil else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .paid
-                payment!.paidAt = Date()
-            }
-            return payment
-        }
+        let paid = ledger.payUnpaid(found.key)
         guard let paid, let paidAt = paid.paidAt else {
             return .error(409, "alipay trade \(outTradeNo) is closed; it cannot be paid")
         }

@@ -219,14 +219,7 @@ struct BaiduSandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.status != .closed else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .paid
-                payment!.paidAt = Date()
-            }
-            return payment
-        }
+        let paid = ledger.payUnpaid(found.key)
         guard let paid, let paidAt = paid.paidAt, let merchant = settings.merchant(appKey: paid.appID) else {
             return .error(409, "baidu order \(outTradeNo) is cancelled; it cannot be paid")
         }

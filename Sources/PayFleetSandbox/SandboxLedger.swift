@@ -72,6 +72,20 @@ final class SandboxLedger: Sendable {
 }
 
 extension SandboxLedger {
+    /// The payer pays an unpaid order: unpaid → paid now (a paid order stays as it was). The order as it is then,
+    /// or nil when it is unknown or was closed unpaid: a closed order cannot be paid.
+    func payUnpaid(_ key: SandboxPaymentKey) -> SandboxPayment? {
+        update(key) { payment -> SandboxPayment? in
+            guard var found = payment, found.status != .closed || found.paidAt != nil else { return nil }
+            if found.status == .unpaid {
+                found.status = .paid
+                found.paidAt = Date()
+            }
+            payment = found
+            return found
+        }
+    }
+
     /// The payer or the channel closes an unpaid order: unpaid → closed now, `closing` applied (a closed order
     /// stays as it was). The order as it is then, or nil when it is unknown or was paid: a paid order cannot be
     /// closed.

@@ -357,14 +357,7 @@ struct StripeSandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.status != .closed else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .paid
-                payment!.paidAt = Date()
-            }
-            return payment
-        }
+        let paid = ledger.payUnpaid(found.key)
         guard let paid, let paidAt = paid.paidAt else {
             return .error(409, "stripe PaymentIntent for \(outTradeNo) is canceled; it cannot be paid")
         }

@@ -341,14 +341,7 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.update(found.key) { payment -> SandboxPayment? in
-            guard payment != nil, payment!.status != .closed else { return nil }
-            if payment!.status == .unpaid {
-                payment!.status = .paid
-                payment!.paidAt = Date()
-            }
-            return payment
-        }
+        let paid = ledger.payUnpaid(found.key)
         guard let paid, let merchant = settings.merchant(mchID: paid.key.account), let paidAt = paid.paidAt else {
             return .error(409, "\(name) order \(outTradeNo) is closed; it cannot be paid")
         }
