@@ -174,4 +174,38 @@ import _CryptoExtras
                 "rsaSign": documented.base64EncodedString(),
             ]) == content)
     }
+
+    /// The payment callback of Baidu's own smart-program pay demo (baidu-smart-app/auth-demo-backend,
+    /// `model/pay/common_test.go`): the sorted parameters, empty `promoDetail` and `returnData` included, and the
+    /// `rsaSign` Baidu's platform made over them, verified with the demo's platform public key.
+    @Test func baiduDemoSignedNotification() throws {
+        let url = try #require(
+            Bundle.module.url(forResource: "baidu-demo-platform-public-key", withExtension: "pem", subdirectory: "Fixtures"))
+        // Baidu's platform keys are RSA 1024, which BaiduMerchant accepts (PEMKeys' loader wants 2048).
+        let key = try _RSA.Signing.PublicKey(unsafePEMRepresentation: try String(contentsOf: url, encoding: .utf8))
+        let verifier = BaiduVerifier(
+            merchant: BaiduMerchant(id: "demo", appKey: "MMMdemo", dealID: "2500207776", platformPublicKeys: [key]))
+        let signed =
+            "count=1&dealId=2500207776&giftCardMoney=0&hbBalanceMoney=0&hbMoney=0&orderId=2645985458&partnerId=0"
+            + "&payMoney=1&payTime=1542124311&payType=1117&promoDetail=&promoMoney=0&returnData=&status=2&totalMoney=1"
+            + "&tpOrderId=18607895241&unitPrice=1&userId=3269234686470"
+        let rsaSign =
+            "oOFlK3oOlVSbfLfgL%2FbgqO2rDIxt%2FVFQdxYeoZlj9WHXMrAW4hzyGwlplNJ%2FZzip9h0MRUSDwLQxDDhkFF1s59%2FzY%2BInhB6e"
+            + "%2FNyR%2Bpaurl2Sj1%2Fdj4Q0rbkuqMdKhU1A4A4jmG3fxTTx7FqExOcBjSxz6peLtmXyHDKhshoYYKc%3D"
+        let form = ["content-type": "application/x-www-form-urlencoded"]
+        let result = try verifier.verify(ChannelRequest(headers: form, body: Array((signed + "&rsaSign=" + rsaSign).utf8)), now: Date())
+        guard case .payment(let payment) = result else {
+            Issue.record("\(result)")
+            return
+        }
+        #expect(payment.kind == .succeeded)
+        #expect(payment.paymentNo == "18607895241")
+        #expect(payment.channelTradeNo == "2645985458")
+        #expect(payment.amountMinor == 1 && payment.currency == "CNY")
+        // One fen more, and Baidu's signature no longer holds.
+        let tampered = signed.replacingOccurrences(of: "&totalMoney=1&", with: "&totalMoney=2&")
+        #expect(throws: ChannelError.self) {
+            try verifier.verify(ChannelRequest(headers: form, body: Array((tampered + "&rsaSign=" + rsaSign).utf8)), now: Date())
+        }
+    }
 }
