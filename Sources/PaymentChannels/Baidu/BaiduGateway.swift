@@ -41,7 +41,7 @@ public struct BaiduGateway: PaymentGateway {
         let result: BaiduOrderQueryResult
         do {
             result = try await client.queryOrder(tpOrderID: paymentNo)
-        } catch  where error.code == .notFound {
+        } catch where error.code == .notFound {
             return .notFound
         }
         switch result.status {

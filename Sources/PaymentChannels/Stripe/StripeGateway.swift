@@ -65,7 +65,7 @@ public struct StripeGateway: PaymentGateway {
         for intent in intents where intent.status != .canceled {
             do {
                 _ = try await client.cancelPaymentIntent(id: intent.id, outTradeNo: paymentNo)
-            } catch  where error.code == .notFound {
+            } catch where error.code == .notFound {
                 continue
             }
         }

@@ -45,7 +45,7 @@ public struct WeChatPayV2Gateway: PaymentGateway {
         let result: WeChatPayV2OrderQueryResult
         do {
             result = try await client.queryOrder(outTradeNo: paymentNo)
-        } catch  where error.code == .notFound {
+        } catch where error.code == .notFound {
             return .notFound
         }
         switch result.tradeState {
@@ -70,7 +70,7 @@ public struct WeChatPayV2Gateway: PaymentGateway {
     public func close(paymentNo: String) async throws(ChannelAPIError) {
         do {
             try await client.closeOrder(outTradeNo: paymentNo)
-        } catch  where error.code == .notFound || error.channelCode == "ORDERCLOSED" {
+        } catch where error.code == .notFound || error.channelCode == "ORDERCLOSED" {
             return
         }
     }
