@@ -10,6 +10,10 @@ extension StatusSummary {
         if let oldest = oldestPendingPaymentCreatedAt {
             lines.append("oldest pending:      created \(Int(Date().timeIntervalSince(oldest))) s ago")
         }
+        if awaitingPrepay > 0 {
+            let age = oldestAwaitingPrepayCreatedAt.map { ", oldest created \(Int(Date().timeIntervalSince($0))) s ago" } ?? ""
+            lines.append("not yet opened:      \(awaitingPrepay) pending payments wait for their channel's prepay\(age)")
+        }
         let lag = oldestUnpublishedAgeSeconds.map { ", oldest \(Int($0)) s" } ?? ""
         lines.append("outbox unpublished:  \(outboxUnpublished)\(lag)")
         lines.append("retries:             \(retries) (\(retriesDue) due)")

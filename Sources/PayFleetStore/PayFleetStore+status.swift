@@ -54,14 +54,16 @@ extension PayFleetStore {
                     (SELECT min(created_at) FROM payments WHERE status = 'pending'),
                     (SELECT count(*) FROM retries),
                     (SELECT count(*) FROM retries WHERE run_at <= now()),
-                    (SELECT count(*) FROM dead_letters)
+                    (SELECT count(*) FROM dead_letters),
+                    (SELECT count(*) FROM payments WHERE status = 'pending' AND prepaid_at IS NULL),
+                    (SELECT min(created_at) FROM payments WHERE status = 'pending' AND prepaid_at IS NULL)
                 """, logger: logger)
             var summary: StatusSummary?
-            for try await row in rows.decode((Int, Double?, Int, Date?, Int, Int, Int).self) {
+            for try await row in rows.decode((Int, Double?, Int, Date?, Int, Int, Int, Int, Date?).self) {
                 summary = StatusSummary(
                     paymentsByStatus: byStatus, outboxUnpublished: row.0, oldestUnpublishedAgeSeconds: row.1,
                     anomalies: row.2, oldestPendingPaymentCreatedAt: row.3, retries: row.4, retriesDue: row.5,
-                    deadLetters: row.6)
+                    deadLetters: row.6, awaitingPrepay: row.7, oldestAwaitingPrepayCreatedAt: row.8)
             }
             guard let summary else {
                 throw StoreError(code: .inconsistentData, message: "PostgreSQL returned no status row")

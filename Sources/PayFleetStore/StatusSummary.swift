@@ -18,10 +18,16 @@ public struct StatusSummary: Sendable, Equatable {
     public var retriesDue: Int
     /// Messages parked in `dead_letters`.
     public var deadLetters: Int
+    /// Pending payments not yet opened at their channel (no prepay recorded): growing means the channel's API
+    /// is failing and payment.create jobs are waiting in the retry path.
+    public var awaitingPrepay: Int
+    /// When the oldest of those was created.
+    public var oldestAwaitingPrepayCreatedAt: Date?
 
     public init(
         paymentsByStatus: [String: Int], outboxUnpublished: Int, oldestUnpublishedAgeSeconds: Double?, anomalies: Int,
-        oldestPendingPaymentCreatedAt: Date?, retries: Int, retriesDue: Int, deadLetters: Int
+        oldestPendingPaymentCreatedAt: Date?, retries: Int, retriesDue: Int, deadLetters: Int, awaitingPrepay: Int = 0,
+        oldestAwaitingPrepayCreatedAt: Date? = nil
     ) {
         self.paymentsByStatus = paymentsByStatus
         self.outboxUnpublished = outboxUnpublished
@@ -31,5 +37,7 @@ public struct StatusSummary: Sendable, Equatable {
         self.retries = retries
         self.retriesDue = retriesDue
         self.deadLetters = deadLetters
+        self.awaitingPrepay = awaitingPrepay
+        self.oldestAwaitingPrepayCreatedAt = oldestAwaitingPrepayCreatedAt
     }
 }

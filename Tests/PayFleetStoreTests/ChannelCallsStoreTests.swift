@@ -16,6 +16,10 @@ struct ChannelCallsStoreTests {
             return
         }
         #expect(try await TestDatabase.outbox(orderNo: job.orderNo).isEmpty)
+        // payfleet status counts it as waiting for its channel.
+        let waiting = try await store.statusSummary()
+        #expect(waiting.awaitingPrepay >= 1)
+        #expect(try #require(waiting.oldestAwaitingPrepayCreatedAt) <= Date())
 
         let parameters = ["code_url": "weixin://wxpay/bizpayurl?pr=abc"]
         let first = try await store.recordPrepay(paymentNo: created.paymentNo, payParameters: parameters)
