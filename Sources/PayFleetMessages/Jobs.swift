@@ -123,3 +123,78 @@ public struct ClosePayment: Codable, Sendable, Equatable {
         case paymentNo = "payment_no"
     }
 }
+
+/// Job `refund.create` on `payfleet.jobs`: give part or all of a paid payment back to the payer through its
+/// channel. `refund_no` is chosen by the caller and is the idempotency key end to end: the channel sees it as
+/// its out_refund_no / out_request_no / Idempotency-Key, so the same job again never refunds twice. Name the
+/// payment by `payment_no` or by `order_no`.
+public struct CreateRefund: Codable, Sendable, Equatable {
+    public var refundNo: String
+    public var paymentNo: String?
+    public var orderNo: String?
+    /// In minor units; more than 0.
+    public var amountMinor: Int64
+    /// ISO 4217, upper case: must be the payment's.
+    public var currency: String
+    /// Shown to the payer where the channel shows one.
+    public var reason: String
+
+    public init(
+        refundNo: String, paymentNo: String? = nil, orderNo: String? = nil, amountMinor: Int64, currency: String,
+        reason: String = ""
+    ) {
+        self.refundNo = refundNo
+        self.paymentNo = paymentNo
+        self.orderNo = orderNo
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.reason = reason
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        refundNo = try c.decode(String.self, forKey: .refundNo)
+        paymentNo = try c.decodeIfPresent(String.self, forKey: .paymentNo)
+        orderNo = try c.decodeIfPresent(String.self, forKey: .orderNo)
+        amountMinor = try c.decode(Int64.self, forKey: .amountMinor)
+        currency = try c.decode(String.self, forKey: .currency)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason) ?? ""
+    }
+
+    /// `message_id` on the wire: one job per refund.
+    public var dedupKey: String { "refund.create:\(refundNo)" }
+
+    /// A refund number the channels all take: 1 to 64 letters, digits, `-` or `_`.
+    public static func isValidRefundNo(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == 0x2D || byte == 0x5F
+            }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case currency, reason
+        case refundNo = "refund_no"
+        case paymentNo = "payment_no"
+        case orderNo = "order_no"
+        case amountMinor = "amount_minor"
+    }
+}
+
+/// Job `refund.query` on `payfleet.jobs`: ask the refund's channel about it and settle it exactly as its
+/// notification would. How a lost refund notification is recovered; refund-worker's sweep writes one for every
+/// refund processing longer than `refunds.query_after_seconds`. Repeating it is harmless.
+public struct QueryRefund: Codable, Sendable, Equatable {
+    public var refundNo: String
+
+    public init(refundNo: String) {
+        self.refundNo = refundNo
+    }
+
+    public var dedupKey: String { "refund.query:\(refundNo)" }
+
+    enum CodingKeys: String, CodingKey {
+        case refundNo = "refund_no"
+    }
+}

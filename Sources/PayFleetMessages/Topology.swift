@@ -26,6 +26,7 @@ public enum RoutingKey {
     public static let paymentQuery = "payment.query"
     public static let paymentClose = "payment.close"
     public static let refundCreate = "refund.create"
+    public static let refundQuery = "refund.query"
 
     // payfleet.events
     public static let paymentCreated = "payment.created"

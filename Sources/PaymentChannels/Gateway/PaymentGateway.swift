@@ -50,9 +50,12 @@ public struct ChannelPayment: Sendable, Equatable {
     public var paidAt: Date
     /// The verified response text, kept for the audit trail.
     public var raw: String
+    /// The payer's id where a later refund needs it (Baidu's userId); nil elsewhere.
+    public var payerID: String?
 
     public init(
-        paymentNo: String, channelTradeNo: String, amountMinor: Int64, currency: String, paidAt: Date, raw: String
+        paymentNo: String, channelTradeNo: String, amountMinor: Int64, currency: String, paidAt: Date, raw: String,
+        payerID: String? = nil
     ) {
         self.paymentNo = paymentNo
         self.channelTradeNo = channelTradeNo
@@ -60,6 +63,7 @@ public struct ChannelPayment: Sendable, Equatable {
         self.currency = currency
         self.paidAt = paidAt
         self.raw = raw
+        self.payerID = payerID
     }
 }
 
