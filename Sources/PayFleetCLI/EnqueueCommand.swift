@@ -4,11 +4,14 @@ import Configuration
 import Foundation
 import PayFleetMessages
 import PayFleetRuntime
+import PayFleetStore
 
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueue", abstract: "Publish a job exactly as an upstream service would.",
-        subcommands: [PaymentCreate.self, PaymentQuery.self, PaymentClose.self])
+        subcommands: [
+            PaymentCreate.self, PaymentQuery.self, PaymentClose.self, RefundCreate.self, RefundQueryJob.self,
+        ])
 
     struct PaymentCreate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -95,6 +98,53 @@ struct EnqueueCommand: AsyncParsableCommand {
             let job = ClosePayment(paymentNo: paymentNo, reason: .requested)
             try await publishJob(try PayFleetJSON.encode(job), messageID: job.dedupKey, routingKey: RoutingKey.paymentClose)
             print("enqueued payment.close for payment \(paymentNo) (confirmed by the broker)")
+        }
+    }
+}
+
+extension EnqueueCommand {
+    struct RefundCreate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "refund.create",
+            abstract: "Give part or all of a paid payment back through its channel (docs/messages.md).")
+
+        @Option(name: .customLong("refund-no"), help: "Your refund number: the idempotency key the channel sees too.")
+        var refundNo: String
+        @Option(name: .customLong("payment-no")) var paymentNo: String?
+        @Option(name: .customLong("order-no")) var orderNo: String?
+        @Option(help: "Amount in minor units (fen, cents): 8888 is 88.88.") var amount: Int64
+        @Option var currency: String = "CNY"
+        @Option var reason: String = ""
+        @Flag(help: "Print the job's JSON instead of publishing it.") var dryRun = false
+
+        func run() async throws {
+            guard paymentNo != nil || orderNo != nil else { throw ValidationError("--payment-no or --order-no") }
+            guard amount > 0 else { throw ValidationError("--amount must be > 0 (minor units)") }
+            let job = CreateRefund(
+                refundNo: refundNo, paymentNo: paymentNo, orderNo: orderNo, amountMinor: amount,
+                currency: currency.uppercased(), reason: reason)
+            if let problem = job.validationProblem() { throw ValidationError(problem) }
+            let body = try PayFleetJSON.encode(job)
+            if dryRun {
+                print(String(decoding: body, as: UTF8.self))
+                return
+            }
+            try await publishJob(body, messageID: job.dedupKey, routingKey: RoutingKey.refundCreate)
+            print("enqueued refund.create \(refundNo) (confirmed by the broker)")
+        }
+    }
+
+    struct RefundQueryJob: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "refund.query",
+            abstract: "Ask the refund's channel about it and settle it (recovers a missed refund notification).")
+
+        @Option(name: .customLong("refund-no")) var refundNo: String
+
+        func run() async throws {
+            let job = QueryRefund(refundNo: refundNo)
+            try await publishJob(try PayFleetJSON.encode(job), messageID: job.dedupKey, routingKey: RoutingKey.refundQuery)
+            print("enqueued refund.query for refund \(refundNo) (confirmed by the broker)")
         }
     }
 }

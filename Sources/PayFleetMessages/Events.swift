@@ -109,9 +109,16 @@ public struct PaymentAnomaly: Codable, Sendable, Equatable {
         case currencyMismatch = "currency_mismatch"
         case unknownPayment = "unknown_payment"
         case channelMismatch = "channel_mismatch"
+        /// Not written since schema 4: money that arrives for a closed payment is settled, and inventory-worker
+        /// takes the order's stock from what is free or refunds the payment (`order.oversold`).
         case paidAfterClose = "paid_after_close"
         /// The payment is already paid under another channel trade number: a second payment.
         case duplicatePayment = "duplicate_payment"
+        /// A refund PayFleet never asked for (made in the channel's merchant console). Recorded as a refund of the
+        /// payment when its amount is known and fits; otherwise only here, for an operator.
+        case unrequestedRefund = "unrequested_refund"
+        /// The channel reports one of our refunds with another amount than we asked for: not settled.
+        case refundAmountMismatch = "refund_amount_mismatch"
     }
 
     public var kind: Kind

@@ -14,8 +14,9 @@ extension PayFleetStore {
     /// - another channel or merchant than the payment's ⇒ `channel_mismatch`;
     /// - `succeeded`: another currency ⇒ `currency_mismatch`, another amount ⇒ `amount_mismatch`;
     ///   already paid under the same channel trade number ⇒ `.alreadyInState`, under another
-    ///   ⇒ `duplicate_payment`; closed ⇒ `paid_after_close` (an operator must refund);
-    ///   pending ⇒ payment and order paid at `occurred_at`, `order.paid` outbox row ⇒ `.settled`;
+    ///   ⇒ `duplicate_payment`; pending, or closed (the money came after the close: it is the payer's money and
+    ///   the order's, so it is settled, and inventory-worker takes the stock from what is free or refunds it) ⇒
+    ///   payment and order paid at `occurred_at`, the payer's id kept, `order.paid` outbox row ⇒ `.settled`;
     /// - `closed`: pending ⇒ payment and order closed, the reservation released (stock rows
     ///   locked in sku order), `payment.closed` outbox row ⇒ `.closed`; otherwise `.alreadyInState`.
     ///
@@ -47,7 +48,7 @@ extension PayFleetStore {
 
     private struct LockedPayment {
         var paymentID: Int64
-        var status: String
+        var status: PaymentStatus
         var channel: String
         var merchant: String
         var amountMinor: Int64
@@ -83,7 +84,8 @@ extension PayFleetStore {
             (Int64, String, String, String, Int64, String, String?, Int64, String).self)
         {
             locked = LockedPayment(
-                paymentID: row.0, status: row.1, channel: row.2, merchant: row.3, amountMinor: row.4,
+                paymentID: row.0, status: try PaymentStatus(stored: row.1, paymentNo: notification.paymentNo),
+                channel: row.2, merchant: row.3, amountMinor: row.4,
                 currency: row.5, channelTradeNo: row.6, orderID: row.7, orderNo: row.8)
         }
         guard let payment = locked else {
@@ -126,29 +128,25 @@ extension PayFleetStore {
                 on: connection)
         }
         switch payment.status {
-        case "pending":
+        case .pending:
             break
-        case "paid", "refunded", "partially_refunded":
+        case .closed:
+            logger.notice(
+                "money arrived for a closed payment; settling it, inventory-worker decides the stock",
+                metadata: ["payment_no": "\(notification.paymentNo)"])
+        case .paid, .refunded, .partiallyRefunded:
             if payment.channelTradeNo == notification.channelTradeNo {
                 return .alreadyInState(paymentNo: notification.paymentNo)
             }
             return try await anomaly(
                 .duplicatePayment, notification, payment: payment,
                 detail: "the payment is already paid under another channel trade number", on: connection)
-        case "closed":
-            return try await anomaly(
-                .paidAfterClose, notification, payment: payment,
-                detail: "money arrived for a closed payment; refund it", on: connection)
-        default:
-            throw StoreError(
-                code: .inconsistentData, message: "payment \(notification.paymentNo) has an unknown status",
-                detail: "status \(payment.status)")
         }
 
         try await connection.query(
             """
-            UPDATE payments SET status = 'paid', channel_trade_no = \(notification.channelTradeNo),
-                   paid_at = \(notification.occurredAt)
+            UPDATE payments SET status = \(PaymentStatus.paid.rawValue), channel_trade_no = \(notification.channelTradeNo),
+                   paid_at = \(notification.occurredAt), payer_id = coalesce(\(notification.payerID), payer_id)
             WHERE id = \(payment.paymentID)
             """, logger: logger)
         try await connection.query(
@@ -168,12 +166,12 @@ extension PayFleetStore {
     private func close(_ notification: PaymentNotification, payment: LockedPayment, on connection: PostgresConnection)
         async throws -> NotificationOutcome
     {
-        guard payment.status == "pending" else {
+        guard payment.status == .pending else {
             return .alreadyInState(paymentNo: notification.paymentNo)
         }
         try await connection.query(
             """
-            UPDATE payments SET status = 'closed', closed_at = \(notification.occurredAt)
+            UPDATE payments SET status = \(PaymentStatus.closed.rawValue), closed_at = \(notification.occurredAt)
             WHERE id = \(payment.paymentID)
             """, logger: logger)
         try await connection.query(
@@ -188,8 +186,19 @@ extension PayFleetStore {
         return .closed(paymentNo: notification.paymentNo)
     }
 
-    /// Gives an order's reserved quantities back: stock rows locked in sku order, then updated.
+    /// Gives an order's reserved quantities back, once: the order's inventory_status moves from reserved to
+    /// released (an order whose stock was already released or deducted is left alone), then its stock rows are
+    /// locked in sku order and updated.
     func releaseReservation(orderID: Int64, on connection: PostgresConnection) async throws {
+        let reserved = try await connection.query(
+            """
+            UPDATE orders SET inventory_status = \(InventoryStatus.released.rawValue)
+            WHERE id = \(orderID) AND inventory_status = \(InventoryStatus.reserved.rawValue)
+            RETURNING 1
+            """, logger: logger)
+        var holdsReservation = false
+        for try await _ in reserved { holdsReservation = true }
+        guard holdsReservation else { return }
         var skus: [String] = []
         var quantities: [Int64] = []
         let itemRows = try await connection.query(
@@ -223,7 +232,7 @@ extension PayFleetStore {
         let record = AnomalyDetail(
             event: event, notificationKind: notification.kind.rawValue, notifiedMerchant: notification.merchant,
             channelTradeNo: notification.channelTradeNo, occurredAt: notification.occurredAt,
-            paymentStatus: payment?.status, paymentChannel: payment?.channel, paymentMerchant: payment?.merchant,
+            paymentStatus: payment?.status.rawValue, paymentChannel: payment?.channel, paymentMerchant: payment?.merchant,
             raw: notification.raw)
         let detailJSON = try PayFleetJSON.jsonText(record)
         try await connection.query(

@@ -10,7 +10,7 @@ public enum PrepayRecording: Sendable, Equatable {
     /// An earlier prepay of this payment was already recorded and announced; nothing changed.
     case alreadyAnnounced
     /// The payment is no longer pending (paid, closed, …): nothing changed.
-    case notPending(status: String)
+    case notPending(status: PaymentStatus)
     /// No payment has this number.
     case unknownPayment
 }
@@ -20,7 +20,7 @@ public enum PaymentRejection: Sendable, Equatable {
     /// Payment closed, order cancelled, reservation released, `payment.rejected` written.
     case rejected(PaymentRejected)
     /// The payment is no longer pending: nothing changed.
-    case notPending(status: String)
+    case notPending(status: PaymentStatus)
     case unknownPayment
 }
 
@@ -44,10 +44,11 @@ extension PayFleetStore {
             for try await row in rows.decode((String, Bool, String, String, String, Int64, String, Date?).self) {
                 found = row
             }
-            guard let (status, prepaid, orderNo, channel, merchant, amount, currency, expiresAt) = found else {
+            guard let (stored, prepaid, orderNo, channel, merchant, amount, currency, expiresAt) = found else {
                 return .unknownPayment
             }
-            guard status == "pending" else { return .notPending(status: status) }
+            let status = try PaymentStatus(stored: stored, paymentNo: paymentNo)
+            guard status == .pending else { return .notPending(status: status) }
             if prepaid { return .alreadyAnnounced }
             guard let channelID = ChannelID(rawValue: channel) else {
                 throw StoreError(
@@ -85,10 +86,12 @@ extension PayFleetStore {
                 """, logger: logger)
             var found: (Int64, String, Int64, String)?
             for try await row in rows.decode((Int64, String, Int64, String).self) { found = row }
-            guard let (paymentID, status, orderID, orderNo) = found else { return .unknownPayment }
-            guard status == "pending" else { return .notPending(status: status) }
+            guard let (paymentID, stored, orderID, orderNo) = found else { return .unknownPayment }
+            let status = try PaymentStatus(stored: stored, paymentNo: paymentNo)
+            guard status == .pending else { return .notPending(status: status) }
             try await connection.query(
-                "UPDATE payments SET status = 'closed', closed_at = now() WHERE id = \(paymentID)", logger: logger)
+                "UPDATE payments SET status = \(PaymentStatus.closed.rawValue), closed_at = now() WHERE id = \(paymentID)",
+                logger: logger)
             try await connection.query(
                 "UPDATE orders SET status = 'cancelled' WHERE id = \(orderID) AND status = 'pending'", logger: logger)
             try await releaseReservation(orderID: orderID, on: connection)

@@ -11,7 +11,7 @@ extension PayFleetStore {
                 """
                 SELECT p.payment_no, p.status, p.channel, p.merchant, p.amount_minor, p.currency, p.refunded_minor,
                        p.channel_trade_no, p.created_at, p.paid_at, p.expires_at, p.closed_at, o.order_no, o.status,
-                       p.prepaid_at, p.pay_parameters::text
+                       p.prepaid_at, p.pay_parameters::text, p.refund_pending_minor, o.inventory_status, p.payer_id
                 FROM payments p JOIN orders o ON o.id = p.order_id
                 WHERE p.payment_no = \(paymentNo)
                 """, logger: logger)
@@ -19,23 +19,25 @@ extension PayFleetStore {
             for try await row in rows.decode(
                 (
                     String, String, String, String, Int64, String, Int64, String?, Date, Date?, Date?, Date?, String,
-                    String, Date?, String?
+                    String, Date?, String?, Int64, String, String?
                 )
                 .self)
             {
                 result = PaymentRow(
-                    paymentNo: row.0, status: row.1, channel: row.2, merchant: row.3, amountMinor: row.4,
-                    currency: row.5,
-                    refundedMinor: row.6, channelTradeNo: row.7, createdAt: row.8, paidAt: row.9, expiresAt: row.10,
-                    closedAt: row.11, orderNo: row.12, orderStatus: row.13, prepaidAt: row.14,
-                    payParameters: try row.15.map { try PayFleetJSON.decode([String: String].self, from: Array($0.utf8)) })
+                    paymentNo: row.0, status: try PaymentStatus(stored: row.1, paymentNo: row.0), channel: row.2,
+                    merchant: row.3, amountMinor: row.4, currency: row.5, refundedMinor: row.6,
+                    refundPendingMinor: row.16, channelTradeNo: row.7, createdAt: row.8, paidAt: row.9,
+                    expiresAt: row.10, closedAt: row.11, orderNo: row.12, orderStatus: row.13, prepaidAt: row.14,
+                    payParameters: try row.15.map { try PayFleetJSON.decode([String: String].self, from: Array($0.utf8)) },
+                    inventoryStatus: try InventoryStatus(stored: row.17, orderNo: row.12), payerID: row.18)
             }
             return result
         }
     }
 
-    /// Counts and ages for `payfleet status`, read in one snapshot.
-    public func statusSummary() async throws -> StatusSummary {
+    /// Counts and ages for `payfleet status`, read in one snapshot. Skus with at most `lowStockThreshold` free
+    /// are listed as low.
+    public func statusSummary(lowStockThreshold: Int64 = 5) async throws -> StatusSummary {
         let logger = self.logger
         return try await withTransaction { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
@@ -65,8 +67,42 @@ extension PayFleetStore {
                     anomalies: row.2, oldestPendingPaymentCreatedAt: row.3, retries: row.4, retriesDue: row.5,
                     deadLetters: row.6, awaitingPrepay: row.7, oldestAwaitingPrepayCreatedAt: row.8)
             }
-            guard let summary else {
+            guard var summary else {
                 throw StoreError(code: .inconsistentData, message: "PostgreSQL returned no status row")
+            }
+            let refundRows = try await connection.query(
+                """
+                SELECT status, currency::text, count(*)::int8, sum(amount_minor)::int8 FROM refunds
+                GROUP BY status, currency
+                """, logger: logger)
+            for try await (status, currency, count, amount) in refundRows.decode((String, String, Int64, Int64).self) {
+                summary.refundsByStatus[status, default: 0] += Int(count)
+                if status == RefundStatus.succeeded.rawValue {
+                    summary.refundedMinorByCurrency[currency, default: 0] += amount
+                } else if RefundStatus(rawValue: status)?.isPending == true {
+                    summary.refundPendingMinorByCurrency[currency, default: 0] += amount
+                }
+            }
+            let inventoryRows = try await connection.query(
+                """
+                SELECT
+                    (SELECT min(processing_at) FROM refunds WHERE status = 'processing'),
+                    (SELECT count(*) FROM orders WHERE inventory_status = 'oversold'),
+                    (SELECT count(*) FROM orders WHERE status = 'paid' AND inventory_status = 'reserved')
+                """, logger: logger)
+            for try await (oldest, oversold, awaiting) in inventoryRows.decode((Date?, Int, Int).self) {
+                summary.oldestProcessingRefundAt = oldest
+                summary.oversoldOrders = oversold
+                summary.awaitingInventory = awaiting
+            }
+            summary.lowStockThreshold = lowStockThreshold
+            let lowRows = try await connection.query(
+                """
+                SELECT sku, on_hand, reserved FROM stock WHERE on_hand - reserved <= \(lowStockThreshold)
+                ORDER BY on_hand - reserved, sku LIMIT 10
+                """, logger: logger)
+            for try await (sku, onHand, reserved) in lowRows.decode((String, Int64, Int64).self) {
+                summary.lowStock.append(StockLevel(sku: sku, onHand: onHand, reserved: reserved))
             }
             return summary
         }

@@ -23,6 +23,22 @@ public struct StatusSummary: Sendable, Equatable {
     public var awaitingPrepay: Int
     /// When the oldest of those was created.
     public var oldestAwaitingPrepayCreatedAt: Date?
+    /// Number of refunds per status (`requested`, `processing`, `succeeded`, `failed`); statuses with none absent.
+    public var refundsByStatus: [String: Int] = [:]
+    /// Money given back (succeeded refunds) per currency, in minor units.
+    public var refundedMinorByCurrency: [String: Int64] = [:]
+    /// Money on its way back (requested or processing refunds) per currency, in minor units.
+    public var refundPendingMinorByCurrency: [String: Int64] = [:]
+    /// When the oldest refund still processing at its channel was accepted.
+    public var oldestProcessingRefundAt: Date?
+    /// Paid orders whose stock was gone (refunded automatically).
+    public var oversoldOrders: Int = 0
+    /// Paid orders whose stock is still reserved, waiting for inventory-worker.
+    public var awaitingInventory: Int = 0
+    /// Skus with at most ``lowStockThreshold`` free (on hand − reserved), fewest first (at most 10).
+    public var lowStock: [StockLevel] = []
+    /// What counts as low stock.
+    public var lowStockThreshold: Int64 = 0
 
     public init(
         paymentsByStatus: [String: Int], outboxUnpublished: Int, oldestUnpublishedAgeSeconds: Double?, anomalies: Int,
@@ -39,5 +55,19 @@ public struct StatusSummary: Sendable, Equatable {
         self.deadLetters = deadLetters
         self.awaitingPrepay = awaitingPrepay
         self.oldestAwaitingPrepayCreatedAt = oldestAwaitingPrepayCreatedAt
+    }
+}
+
+/// One sku's stock, as `payfleet status` shows the low ones.
+public struct StockLevel: Sendable, Equatable {
+    public var sku: String
+    public var onHand: Int64
+    public var reserved: Int64
+    public var free: Int64 { onHand - reserved }
+
+    public init(sku: String, onHand: Int64, reserved: Int64) {
+        self.sku = sku
+        self.onHand = onHand
+        self.reserved = reserved
     }
 }

@@ -16,6 +16,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible, Cu
             case invalidArgument = "invalid_argument"
             case inconsistentData = "inconsistent_data"
             case connectionLost = "connection_lost"
+            case refundNotYetRecorded = "refund_not_yet_recorded"
         }
 
         fileprivate let base: Base
@@ -41,6 +42,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible, Cu
         /// The PostgreSQL connection closed in the middle of a unit of work, which was not
         /// committed. Transient: retry.
         public static let connectionLost = Code(base: .connectionLost)
+        /// A refund notification matched none of its payment's refunds while one of them is still `requested`
+        /// (its channel call's answer not yet recorded): it may be that refund. Nothing was written; try again
+        /// after a pause (refund-worker parks it in the retry path).
+        public static let refundNotYetRecorded = Code(base: .refundNotYetRecorded)
 
         /// The stable snake_case name of the code, e.g. `migration_checksum_mismatch`.
         public var description: String { base.rawValue }

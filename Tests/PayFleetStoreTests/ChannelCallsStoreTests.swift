@@ -60,14 +60,14 @@ struct ChannelCallsStoreTests {
         #expect(event.reason == .channelRejected && event.orderNo == job.orderNo)
         #expect(try await TestDatabase.stock(sku) == [4, 0])
         let row = try #require(try await store.paymentStatus(paymentNo: created.paymentNo))
-        #expect(row.status == "closed" && row.orderStatus == "cancelled")
+        #expect(row.status == .closed && row.orderStatus == "cancelled")
         // Again: nothing changes, nothing more is written.
-        #expect(try await store.rejectPayment(paymentNo: created.paymentNo, detail: "again") == .notPending(status: "closed"))
+        #expect(try await store.rejectPayment(paymentNo: created.paymentNo, detail: "again") == .notPending(status: .closed))
         #expect(try await TestDatabase.stock(sku) == [4, 0])
         #expect(try await TestDatabase.outbox(orderNo: job.orderNo).map(\.routingKey) == ["payment.rejected"])
         // A late prepay of a rejected payment announces nothing.
         #expect(
-            try await store.recordPrepay(paymentNo: created.paymentNo, payParameters: [:]) == .notPending(status: "closed"))
+            try await store.recordPrepay(paymentNo: created.paymentNo, payParameters: [:]) == .notPending(status: .closed))
     }
 
     @Test("the expiry sweep asks once per payment, never twice from concurrent sweeps, and again only after the pause")

@@ -29,7 +29,7 @@ struct CreatePaymentTests {
         #expect(event.expiresAt == expiresAt)
 
         let payment = try #require(try await store.paymentStatus(paymentNo: event.paymentNo))
-        #expect(payment.status == "pending")
+        #expect(payment.status == .pending)
         #expect(payment.orderNo == job.orderNo && payment.orderStatus == "pending")
         #expect(payment.amountMinor == 8888 && payment.currency == "CNY")
         #expect(payment.channel == "wechatpay" && payment.merchant == "m1")
@@ -109,7 +109,7 @@ struct CreatePaymentTests {
         }
 
         let payment = try #require(try await store.paymentStatus(paymentNo: event.paymentNo))
-        #expect(payment.amountMinor == job.amountMinor && payment.status == "pending")
+        #expect(payment.amountMinor == job.amountMinor && payment.status == .pending)
         #expect(try await TestDatabase.count("SELECT count(*) FROM orders WHERE order_no = \(job.orderNo)") == 1)
         #expect(try await TestDatabase.stock(sku) == [10, 2])
         let outbox = try await TestDatabase.outbox(orderNo: job.orderNo)
@@ -167,7 +167,7 @@ struct CreatePaymentTests {
             return
         }
         #expect(event.paymentNo == paymentNo)
-        #expect(try await store.paymentStatus(paymentNo: paymentNo)?.status == "pending")
+        #expect(try await store.paymentStatus(paymentNo: paymentNo)?.status == .pending)
 
         // Another order asking for the same payment_no: rejected, nothing of it written.
         let other = Fixture.job(items: [OrderItem(sku: sku, quantity: 1)], paymentNo: paymentNo)

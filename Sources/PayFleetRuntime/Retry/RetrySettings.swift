@@ -72,6 +72,7 @@ public struct RetrySettings: Sendable {
             ]
         } + [
             RoutingKey.paymentCreate, RoutingKey.paymentQuery, RoutingKey.paymentClose, RoutingKey.refundCreate,
+            RoutingKey.refundQuery,
             RoutingKey.paymentCreated, RoutingKey.paymentRejected, RoutingKey.orderPaid, RoutingKey.orderOversold,
             RoutingKey.paymentAnomaly, RoutingKey.paymentClosedEvent, RoutingKey.inventoryConfirmed,
             RoutingKey.refundSucceededEvent, RoutingKey.refundFailedEvent,

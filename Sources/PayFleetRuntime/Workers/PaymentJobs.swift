@@ -52,7 +52,7 @@ struct PaymentJobs: Sendable {
                 log.info("payment created; stock reserved", metadata: ["payment_no": "\(event.paymentNo)"])
                 paymentNo = event.paymentNo
             case .alreadyCreated(let existing):
-                guard let row = try await store.paymentStatus(paymentNo: existing), row.status == "pending",
+                guard let row = try await store.paymentStatus(paymentNo: existing), row.status == .pending,
                     row.prepaidAt == nil
                 else {
                     log.info("job repeated; the payment is already opened", metadata: ["payment_no": "\(existing)"])
@@ -97,7 +97,7 @@ struct PaymentJobs: Sendable {
             case .alreadyAnnounced, .unknownPayment:
                 break
             case .notPending(let status):
-                log.info("payment settled or closed before its prepay was recorded", metadata: ["status": "\(status)"])
+                log.info("payment settled or closed before its prepay was recorded", metadata: ["status": "\(status.rawValue)"])
             }
             return .ack
         } catch {
@@ -195,8 +195,8 @@ struct PaymentJobs: Sendable {
         } catch {
             return .done(Self.storeFailure(error, log: log))
         }
-        guard row.status == "pending" else {
-            log.info("nothing to do: the payment is \(row.status)")
+        guard row.status == .pending else {
+            log.info("nothing to do: the payment is \(row.status.rawValue)")
             return .done(.ack)
         }
         guard let channel = ChannelID(rawValue: row.channel),
@@ -213,7 +213,7 @@ struct PaymentJobs: Sendable {
         let notification = PaymentNotification(
             id: "query:\(payment.channelTradeNo)", channel: channel, merchant: row.merchant, kind: .succeeded,
             paymentNo: row.paymentNo, channelTradeNo: payment.channelTradeNo, amountMinor: payment.amountMinor,
-            currency: payment.currency, occurredAt: payment.paidAt, raw: payment.raw)
+            currency: payment.currency, occurredAt: payment.paidAt, raw: payment.raw, payerID: payment.payerID)
         do {
             let outcome = try await store.apply(notification)
             log.info("the channel reports the payment paid", metadata: ["outcome": "\(Self.name(outcome))"])
