@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "PayFleetRuntimeTests",
             dependencies: [
-                "PayFleetRuntime", "PayFleetTestSupport", "PayFleetMessages",
+                "PayFleetRuntime", "PayFleetTestSupport", "PayFleetMessages", "AMQP",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// ```swift
 /// let amqp = AMQPConnection(
 ///     configuration: try AMQPConfiguration(url: url, connectionName: "notify-receiver"),
-///     topology: .payfleet(), logger: logger)
+///     topology: topology, logger: logger)
 /// // in a ServiceGroup, or: Task { try await amqp.run() }
 /// try await amqp.waitUntilConnected(timeout: .seconds(10))
 /// try await amqp.publish(message, exchange: "payfleet.notify", routingKey: "payment.succeeded.stripe")

@@ -62,43 +62,6 @@ public struct AMQPTopology: Sendable, Hashable {
     }
 
     public var isEmpty: Bool { exchanges.isEmpty && queues.isEmpty && bindings.isEmpty }
-
-    /// PayFleet's whole topology (DESIGN §3): durable topic exchanges `payfleet.notify`, `payfleet.jobs`,
-    /// `payfleet.events`, the fanout `payfleet.dead`; quorum queues `fulfilment`, `refunds`, `payments`,
-    /// `inventory` with `x-delivery-limit` and dead-lettering to `payfleet.dead`; and the quorum queue
-    /// `payfleet.dead` bound to it.
-    public static func payfleet(deliveryLimit: Int = 20) -> AMQPTopology {
-        let notify = "payfleet.notify"
-        let jobs = "payfleet.jobs"
-        let events = "payfleet.events"
-        let dead = "payfleet.dead"
-        func workQueue(_ name: String) -> Queue {
-            Queue(name: name, quorum: true, deliveryLimit: deliveryLimit, deadLetterExchange: dead)
-        }
-        return AMQPTopology(
-            exchanges: [
-                Exchange(name: notify, kind: .topic),
-                Exchange(name: jobs, kind: .topic),
-                Exchange(name: events, kind: .topic),
-                Exchange(name: dead, kind: .fanout),
-            ],
-            queues: [
-                workQueue("fulfilment"),
-                workQueue("refunds"),
-                workQueue("payments"),
-                workQueue("inventory"),
-                Queue(name: dead, quorum: true),
-            ],
-            bindings: [
-                Binding(queue: "fulfilment", exchange: notify, routingKey: "payment.#"),
-                Binding(queue: "refunds", exchange: jobs, routingKey: "refund.create"),
-                Binding(queue: "refunds", exchange: notify, routingKey: "refund.#"),
-                Binding(queue: "payments", exchange: jobs, routingKey: "payment.*"),
-                Binding(queue: "inventory", exchange: events, routingKey: "order.paid"),
-                Binding(queue: dead, exchange: dead, routingKey: ""),
-            ]
-        )
-    }
 }
 
 /// What a passive queue declaration reports.

@@ -49,25 +49,6 @@ struct BrokerTests {
             #expect(try await connection.queueInfo(names.queue).messageCount == 0)
             await dead.cancel()
 
-            // PayFleet's own topology, under unique names, declares twice too.
-            var payfleet = AMQPTopology.payfleet(deliveryLimit: 5)
-            let suffix = IntegrationEnvironment.uniqueName("payfleet")
-            payfleet.exchanges = payfleet.exchanges.map { .init(name: "\(suffix).\($0.name)", kind: $0.kind) }
-            payfleet.queues = payfleet.queues.map {
-                .init(
-                    name: "\(suffix).\($0.name)", quorum: $0.quorum, deliveryLimit: $0.deliveryLimit,
-                    deadLetterExchange: $0.deadLetterExchange.map { "\(suffix).\($0)" })
-            }
-            payfleet.bindings = payfleet.bindings.map {
-                .init(queue: "\(suffix).\($0.queue)", exchange: "\(suffix).\($0.exchange)", routingKey: $0.routingKey)
-            }
-            try await connection.declare(payfleet)
-            try await connection.declare(payfleet)
-            try await connection.publish(
-                message("p1"), exchange: "\(suffix).payfleet.jobs", routingKey: "refund.create")
-            #expect(try await connection.queueInfo("\(suffix).refunds").messageCount == 1)
-            for queue in payfleet.queues { try await connection.deleteQueue(queue.name) }
-            for exchange in payfleet.exchanges { try await connection.deleteExchange(exchange.name) }
             await connection.deleteTestTopology(names)
         }
     }

@@ -69,34 +69,6 @@ struct UnitTests {
         #expect(AMQPError.Code.staleDelivery.description == "staleDelivery")
     }
 
-    @Test func payfleetTopologyMatchesTheDesign() {
-        let topology = AMQPTopology.payfleet(deliveryLimit: 7)
-        #expect(
-            Set(topology.exchanges) == [
-                .init(name: "payfleet.notify", kind: .topic),
-                .init(name: "payfleet.jobs", kind: .topic),
-                .init(name: "payfleet.events", kind: .topic),
-                .init(name: "payfleet.dead", kind: .fanout),
-            ])
-        for name in ["fulfilment", "refunds", "payments", "inventory"] {
-            #expect(
-                topology.queues.contains(
-                    .init(name: name, quorum: true, deliveryLimit: 7, deadLetterExchange: "payfleet.dead")))
-        }
-        #expect(topology.queues.contains(.init(name: "payfleet.dead", quorum: true)))
-        #expect(topology.queues.count == 5)
-        #expect(
-            Set(topology.bindings) == [
-                .init(queue: "fulfilment", exchange: "payfleet.notify", routingKey: "payment.#"),
-                .init(queue: "refunds", exchange: "payfleet.jobs", routingKey: "refund.create"),
-                .init(queue: "refunds", exchange: "payfleet.notify", routingKey: "refund.#"),
-                .init(queue: "payments", exchange: "payfleet.jobs", routingKey: "payment.*"),
-                .init(queue: "inventory", exchange: "payfleet.events", routingKey: "order.paid"),
-                .init(queue: "payfleet.dead", exchange: "payfleet.dead", routingKey: ""),
-            ])
-        #expect(AMQPTopology.payfleet().queues.first?.deliveryLimit == 20)
-    }
-
     @Test func aDetachedDeliverySettlesAsANoOp() async throws {
         let delivery = AMQPDelivery(body: [1, 2, 3], messageID: "m1", routingKey: "payment.succeeded.stripe")
         try await delivery.ack()
