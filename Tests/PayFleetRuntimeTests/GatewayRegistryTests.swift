@@ -49,10 +49,24 @@ struct GatewayRegistryTests {
         #expect(text.contains(#"payfleet_channel_calls_total{channel="stripe",operation="prepay",outcome="ok"} 1"#), "\(text)")
         #expect(text.contains(#"payfleet_channel_calls_total{channel="stripe",operation="query",outcome="server_error"} 1"#))
         #expect(text.contains(#"payfleet_channel_call_seconds_bucket{channel="stripe",operation="prepay""#))
+        _ = try await gateway.refund(
+            RefundOrder(
+                refundNo: "R1", paymentNo: "P1", channelTradeNo: "pi_1", paymentAmountMinor: 100, amountMinor: 50,
+                currency: "CNY"))
+        await #expect(throws: ChannelAPIError.self) {
+            try await gateway.queryRefund(RefundLookup(refundNo: "R1", paymentNo: "P1", channelTradeNo: "pi_1"))
+        }
+        buffer = []
+        registry.emit(into: &buffer)
+        let after = String(decoding: buffer, as: UTF8.self)
+        #expect(after.contains(#"payfleet_channel_calls_total{channel="stripe",operation="refund",outcome="ok"} 1"#), "\(after)")
+        #expect(
+            after.contains(
+                #"payfleet_channel_calls_total{channel="stripe",operation="refund_query",outcome="authentication"} 1"#))
     }
 }
 
-/// Prepay succeeds; query fails with a 5xx.
+/// Prepay succeeds; query fails with a 5xx; a refund is accepted; a refund query is refused.
 private struct ScriptedGateway: PaymentGateway {
     var channel: ChannelID { .stripe }
     var merchantID: String { "scripted" }
@@ -61,6 +75,12 @@ private struct ScriptedGateway: PaymentGateway {
         throw ChannelAPIError(code: .serverError, channel: .stripe, operation: "retrieve", message: "HTTP 500")
     }
     func close(paymentNo: String) async throws(ChannelAPIError) {}
+    func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        .processing(channelRefundNo: "re_1", raw: "{}")
+    }
+    func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        throw ChannelAPIError(code: .authentication, channel: .stripe, operation: "retrieve_refund", message: "HTTP 401")
+    }
 }
 
 extension GatewayRegistry {

@@ -455,3 +455,59 @@ struct AlipayClientTests {
         -----END CERTIFICATE-----
         """
 }
+
+extension AlipayClientTests {
+    static let refundOrder = RefundOrder(
+        refundNo: "RF1", paymentNo: "PF1", channelTradeNo: "2026111822001400000000000001", paymentAmountMinor: 8888,
+        amountMinor: 500, currency: "CNY")
+
+    /// Answers alipay.trade.refund with `refund` and the refund query with `query`.
+    func alipay(refund: String, query: String) -> StubTransport {
+        let key = self.key
+        return StubTransport { request in
+            let method =
+                try FormCodec.decode(Array((request.url.split(separator: "?").last ?? "").utf8))
+                .first { $0.key == "method" }?.value ?? ""
+            return try SignedResponses.alipay(method: method, member: method == "alipay.trade.refund" ? refund : query, key: key)
+        }
+    }
+
+    static let refunded =
+        #"{"code":"10000","msg":"Success","fund_change":"Y","out_trade_no":"PF1","refund_fee":"5.00","#
+        + #""trade_no":"2026111822001400000000000001"}"#
+    static let refundedBefore =
+        #"{"code":"10000","msg":"Success","fund_change":"N","out_trade_no":"PF1","refund_fee":"5.00","#
+        + #""trade_no":"2026111822001400000000000001"}"#
+    static let querySucceeded =
+        #"{"code":"10000","msg":"Success","out_request_no":"RF1","out_trade_no":"PF1","refund_amount":"5.00","#
+        + #""refund_status":"REFUND_SUCCESS","total_amount":"88.88","trade_no":"2026111822001400000000000001"}"#
+    static let queryNothing = #"{"code":"10000","msg":"Success","out_request_no":"RF1","out_trade_no":"PF1"}"#
+
+    @Test("gateway refund is synchronous: fund_change Y succeeded at once, one call, our amount")
+    func gatewayRefund() async throws {
+        let transport = alipay(refund: Self.refunded, query: Self.queryNothing)
+        guard case .succeeded(let refund) = try await AlipayGateway(client: try client(transport)).refund(Self.refundOrder)
+        else {
+            Issue.record("fund_change Y is a success")
+            return
+        }
+        #expect(refund.refundNo == "RF1" && refund.amountMinor == 500)
+        #expect(refund.channelRefundNo == "2026111822001400000000000001")
+        #expect(transport.requests.count == 1)
+    }
+
+    @Test("fund_change N (refunded by an earlier call) is settled by the refund query; not received is not found")
+    func gatewayRefundRepeated() async throws {
+        let transport = alipay(refund: Self.refundedBefore, query: Self.querySucceeded)
+        guard case .succeeded(let refund) = try await AlipayGateway(client: try client(transport)).refund(Self.refundOrder)
+        else {
+            Issue.record("a repeated refund that Alipay reports done is a success")
+            return
+        }
+        #expect(refund.amountMinor == 500)
+        #expect(transport.requests.count == 2)
+        #expect(
+            try await AlipayGateway(client: try client(alipay(refund: Self.refunded, query: Self.queryNothing)))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil)) == .notFound)
+    }
+}

@@ -184,14 +184,42 @@ struct AlipayVerifierTests {
         #expect(payment.currency == "USD")
     }
 
-    @Test("a refund notification is ignored, not read as a payment or a close")
+    @Test("a trade notification with refund fields is a refund: out_biz_no is ours, refund_fee the trade's total")
     func refundNotification() throws {
         var params = parameters(status: "TRADE_CLOSED")
         params["refund_fee"] = "88.88"
         params["gmt_refund"] = "2026-11-18 20:00:00.123"
         params["out_biz_no"] = "RF20261118000001"
-        let result = try verifier.verify(request(signer.signedBody(params: params)), now: Sandbox.now)
-        #expect(result == .ignored(reason: "Alipay refund notification with trade_status TRADE_CLOSED"))
+        let body = signer.signedBody(params: params)
+        guard case .refund(let full) = try verifier.verify(request(body), now: Sandbox.now) else {
+            Issue.record("a refund notification was not a refund")
+            return
+        }
+        // 20:00:00.123 in China is 12:00:00.123 UTC.
+        #expect(abs(full.occurredAt.timeIntervalSince1970 - 1_795_003_200.123) < 0.0005)
+        let expected = RefundNotification(
+            id: "2026111800222030635000000043", channel: .alipay, merchant: "ali-main", refundNo: "RF20261118000001",
+            channelRefundNo: "RF20261118000001", paymentNo: "PF20261118000043", status: .succeeded, amountMinor: nil,
+            occurredAt: full.occurredAt, raw: String(decoding: body, as: UTF8.self),
+            channelTradeNo: "2026111822001400000000000043", refundedTotalMinor: 8888)
+        #expect(full == expected)
+        // Partial, with this refund's own amount (send_back_fee): the trade stays TRADE_SUCCESS.
+        var partial = parameters()
+        partial["refund_fee"] = "10.00"
+        partial["send_back_fee"] = "10.00"
+        partial["gmt_refund"] = "2026-11-18 20:00:00"
+        partial["out_biz_no"] = "RF20261118000002"
+        guard case .refund(let refund) = try verifier.verify(request(signer.signedBody(params: partial)), now: Sandbox.now)
+        else {
+            Issue.record("a partial refund notification was not a refund")
+            return
+        }
+        #expect(refund.amountMinor == 1000 && refund.refundedTotalMinor == 1000 && refund.refundNo == "RF20261118000002")
+        // No out_biz_no: nothing to settle by.
+        var anonymous = parameters()
+        anonymous["refund_fee"] = "10.00"
+        anonymous["gmt_refund"] = "2026-11-18 20:00:00"
+        #expect(throws: ChannelError.self) { try verifier.verify(request(signer.signedBody(params: anonymous)), now: Sandbox.now) }
     }
 
     @Test("sign_type other than RSA2, a missing sign, duplicates and bad amounts are refused")

@@ -266,3 +266,82 @@ struct BaiduClientTests {
         }
     }
 }
+
+extension BaiduClientTests {
+    static let refundOrder = RefundOrder(
+        refundNo: "RF20261118000001", paymentNo: "PF20261118000045", channelTradeNo: "81288776562801",
+        payerID: "2250333905", paymentAmountMinor: 8888, amountMinor: 300, currency: "CNY", reason: "退货 a+b&c")
+
+    @Test("gateway refund: applyOrderRefund with Baidu's orderId and the payer's userId; the batch is processing")
+    func gatewayRefund() async throws {
+        let transport = StubTransport(
+            always: reply(#"{"errno":0,"msg":"success","data":{"refundBatchId":"152713835","refundPayMoney":"300"}}"#))
+        let state = try await BaiduGateway(client: try client(transport)).refund(Self.refundOrder)
+        guard case .processing(let batch, _) = state else {
+            Issue.record("an applied refund is processing, got \(state)")
+            return
+        }
+        #expect(batch == "152713835")
+        #expect(String(decoding: try #require(transport.requests.first).body, as: UTF8.self) == Self.refundBody)
+        // Without the payer's userId (never recorded) Baidu cannot be asked: a permanent refusal, nothing sent.
+        var anonymous = Self.refundOrder
+        anonymous.payerID = nil
+        let silent = StubTransport(always: reply("{}"))
+        _ = await expectAPIError(.invalidRequest, transient: false) {
+            _ = try await BaiduGateway(client: try client(silent)).refund(anonymous)
+        }
+        #expect(silent.requests.isEmpty)
+    }
+
+    @Test("refund query: GET findOrderRefund signed with the developer key; numbers as numbers or strings")
+    func refundQuery() async throws {
+        let numbers = reply(
+            #"{"errno":0,"msg":"success","data":[{"bizRefundBatchId":"RF0","orderId":81288776562801,"#
+                + #""refundBatchId":152713800,"refundStatus":3,"userId":2250333905},{"bizRefundBatchId":"RF20261118000001","#
+                + #""orderId":81288776562801,"refundBatchId":152713835,"refundStatus":2,"userId":2250333905}]}"#)
+        let transport = StubTransport(always: numbers)
+        let gateway = BaiduGateway(client: try client(transport))
+        let state = try await gateway.queryRefund(Self.refundOrder.lookup(channelRefundNo: "152713835"))
+        guard case .succeeded(let refund) = state else {
+            Issue.record("refundStatus 2 is succeeded, got \(state)")
+            return
+        }
+        #expect(refund.channelRefundNo == "152713835" && refund.amountMinor == nil)
+        let request = try #require(transport.requests.first)
+        #expect(request.method == "GET")
+        let url = try #require(URLComponents(string: request.url))
+        #expect(url.path == BaiduClient.refundQueryPath)
+        let query = Dictionary(uniqueKeysWithValues: (url.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+        #expect(query["tpOrderId"] == "PF20261118000045" && query["userId"] == "2250333905")
+        #expect(query["pmAppKey"] == Sandbox.baiduAppKey)
+        let signature = try #require(query["rsaSign"])
+        #expect(
+            signer.sign(["tpOrderId": "PF20261118000045", "userId": "2250333905", "pmAppKey": Sandbox.baiduAppKey])
+                == signature)
+
+        let strings = reply(
+            #"{"errno":0,"msg":"success","data":[{"bizRefundBatchId":"RF20261118000001","orderId":"81288776562801","#
+                + #""refundBatchId":"152713835","refundStatus":"1","userId":"2250333905"}]}"#)
+        guard
+            case .processing(let batch, _) = try await BaiduGateway(client: try client(StubTransport(always: strings)))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil))
+        else {
+            Issue.record("refundStatus 1 is processing")
+            return
+        }
+        #expect(batch == "152713835")
+        let failed = reply(
+            #"{"errno":0,"msg":"success","data":[{"bizRefundBatchId":"RF20261118000001","refundBatchId":1,"refundStatus":3}]}"#)
+        guard
+            case .failed = try await BaiduGateway(client: try client(StubTransport(always: failed)))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil))
+        else {
+            Issue.record("refundStatus 3 is failed")
+            return
+        }
+        let none = reply(#"{"errno":0,"msg":"success","data":[]}"#)
+        #expect(
+            try await BaiduGateway(client: try client(StubTransport(always: none)))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil)) == .notFound)
+    }
+}

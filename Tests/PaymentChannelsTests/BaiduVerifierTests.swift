@@ -78,7 +78,7 @@ struct BaiduVerifierTests {
                     PaymentNotification(
                         id: "81288776562801", channel: .baidu, merchant: "bd-main", kind: .succeeded,
                         paymentNo: "PF20261118000045", channelTradeNo: "81288776562801", amountMinor: 8888,
-                        currency: "CNY", occurredAt: payTime, raw: text)))
+                        currency: "CNY", occurredAt: payTime, raw: text, payerID: "149235070")))
         #expect(verifier.channel == .baidu)
         #expect(verifier.merchantID == "bd-main")
         #expect(verifier.successReply(for: result) == verifier.successReply())
@@ -153,7 +153,7 @@ struct BaiduVerifierTests {
         #expect(result == .ignored(reason: "Baidu payment status 1 (2 is paid)"))
     }
 
-    @Test("refund callbacks: refundStatus 1 succeeded, 2 failed, answered with empty data")
+    @Test("refund callbacks: refundStatus 1 succeeded, 2 failed, no amount stated, answered with empty data")
     func refunds() throws {
         for (refundStatus, status) in [("1", RefundNotification.Status.succeeded), ("2", .failed)] {
             let params = BaiduNotificationSigner.refundParameters(
@@ -168,7 +168,8 @@ struct BaiduVerifierTests {
                             id: "152713835:\(refundStatus)", channel: .baidu, merchant: "bd-main",
                             refundNo: "152713835",
                             channelRefundNo: "152713835", paymentNo: "PF20261118000045", status: status,
-                            amountMinor: 0, occurredAt: Sandbox.now, raw: String(decoding: body, as: UTF8.self))))
+                            amountMinor: nil, occurredAt: Sandbox.now, raw: String(decoding: body, as: UTF8.self),
+                            channelTradeNo: "81288776562801")))
             #expect(
                 verifier.successReply(for: result)
                     == ChannelReply(

@@ -312,3 +312,88 @@ struct StripeClientTests {
         #expect(StripeSecretKey("sk_test_ with space") == nil)
     }
 }
+
+extension StripeClientTests {
+    static func refundObject(
+        id: String = "re_3PayFleet01", status: String, outRefundNo: String? = "RF1", intent: String = "pi_3PayFleet01"
+    ) -> String {
+        let metadata = outRefundNo.map { #"{"out_refund_no":"\#($0)","out_trade_no":"PF1"}"# } ?? "{}"
+        return #"{"id":"\#(id)","object":"refund","amount":500,"currency":"usd","metadata":\#(metadata),"#
+            + #""payment_intent":"\#(intent)","status":"\#(status)"}"#
+    }
+
+    static let refundOrder = RefundOrder(
+        refundNo: "RF1", paymentNo: "PF1", channelTradeNo: "pi_3PayFleet01", paymentAmountMinor: 8888,
+        amountMinor: 500, currency: "USD", reason: "cup broke")
+
+    @Test("gateway refund: Idempotency-Key is the refund number; free-text reasons travel as metadata; states mapped")
+    func gatewayRefund() async throws {
+        let transport = StubTransport(always: reply(Self.refundObject(status: "pending")))
+        let gateway = StripeGateway(client: try client(transport), now: { Sandbox.now })
+        #expect(
+            try await gateway.refund(Self.refundOrder)
+                == .processing(channelRefundNo: "re_3PayFleet01", raw: Self.refundObject(status: "pending")))
+        let request = try #require(transport.requests.first)
+        #expect(request.url == "https://api.stripe.com/v1/refunds")
+        #expect(request.header("Idempotency-Key") == "RF1")
+        #expect(
+            String(decoding: request.body, as: UTF8.self)
+                == "payment_intent=pi_3PayFleet01&amount=500&reason=requested_by_customer&metadata%5Breason%5D=cup+broke"
+                + "&metadata%5Bout_trade_no%5D=PF1&metadata%5Bout_refund_no%5D=RF1")
+        for (status, succeeded) in [("succeeded", true), ("failed", false), ("canceled", false)] {
+            let body = Self.refundObject(status: status)
+            let state = try await StripeGateway(client: try client(StubTransport(always: reply(body))), now: { Sandbox.now })
+                .refund(Self.refundOrder)
+            if succeeded {
+                #expect(
+                    state
+                        == .succeeded(
+                            ChannelRefund(
+                                refundNo: "RF1", channelRefundNo: "re_3PayFleet01", amountMinor: 500,
+                                succeededAt: Sandbox.now, raw: body)))
+            } else {
+                #expect(state == .failed(channelRefundNo: "re_3PayFleet01", detail: status, raw: body))
+            }
+        }
+    }
+
+    @Test("gateway refund query: by id when known, else the PaymentIntent's refunds matched by out_refund_no")
+    func gatewayRefundQuery() async throws {
+        let byID = StubTransport(always: reply(Self.refundObject(status: "succeeded")))
+        guard
+            case .succeeded = try await StripeGateway(client: try client(byID))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: "re_3PayFleet01"))
+        else {
+            Issue.record("a succeeded refund retrieved by id is succeeded")
+            return
+        }
+        #expect(byID.requests.first?.url == "https://api.stripe.com/v1/refunds/re_3PayFleet01")
+        #expect(byID.requests.first?.method == "GET")
+
+        let list =
+            #"{"object":"list","url":"/v1/refunds","has_more":false,"data":["#
+            + Self.refundObject(id: "re_other", status: "succeeded", outRefundNo: "RF0") + ","
+            + Self.refundObject(id: "re_ours", status: "failed") + "]}"
+        let listed = StubTransport(always: reply(list))
+        guard
+            case .failed(let id, _, _) = try await StripeGateway(client: try client(listed))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil))
+        else {
+            Issue.record("our refund in the list is failed")
+            return
+        }
+        #expect(id == "re_ours")
+        #expect(listed.requests.first?.url == "https://api.stripe.com/v1/refunds?payment_intent=pi_3PayFleet01&limit=100")
+
+        let empty = StubTransport(always: reply(#"{"object":"list","url":"/v1/refunds","has_more":false,"data":[]}"#))
+        #expect(
+            try await StripeGateway(client: try client(empty)).queryRefund(Self.refundOrder.lookup(channelRefundNo: nil))
+                == .notFound)
+        let missing = reply(
+            #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such refund"}}"#,
+            status: 404)
+        #expect(
+            try await StripeGateway(client: try client(StubTransport(always: missing)))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: "re_gone")) == .notFound)
+    }
+}

@@ -172,7 +172,7 @@ struct StripeVerifierTests {
                             id: "re_3PayFleet0000000046:\(stripeStatus)", channel: .stripe, merchant: "stripe-main",
                             refundNo: "RF20261118000003", channelRefundNo: "re_3PayFleet0000000046",
                             paymentNo: "PF20261118000046", status: status, amountMinor: 888, occurredAt: created,
-                            raw: String(decoding: body, as: UTF8.self))),
+                            raw: String(decoding: body, as: UTF8.self), channelTradeNo: "pi_3PayFleet0000000046")),
                 "\(type) \(stripeStatus)")
         }
         let pending = StripeNotificationSigner.refundEvent(
@@ -191,12 +191,16 @@ struct StripeVerifierTests {
         }
         #expect(refund.refundNo == "re_3PayFleetDashboard")
 
-        let foreign = StripeNotificationSigner.refundEvent(
-            eventID: "evt_refund_foreign", refundID: "re_3PayFleetForeign", paymentIntentID: "pi_1",
+        // Made in the Dashboard, with no metadata of ours: named by its PaymentIntent, so it is not lost.
+        let console = StripeNotificationSigner.refundEvent(
+            eventID: "evt_refund_console", refundID: "re_3PayFleetConsole", paymentIntentID: "pi_1",
             outTradeNo: nil, outRefundNo: nil, amount: 1, created: created)
-        #expect(
-            try verifier.verify(signed(foreign), now: Sandbox.now)
-                == .ignored(reason: "Stripe refund re_3PayFleetForeign has no metadata.out_trade_no"))
+        guard case .refund(let consoleRefund) = try verifier.verify(signed(console), now: Sandbox.now) else {
+            Issue.record("a Dashboard refund was not read as a refund")
+            return
+        }
+        #expect(consoleRefund.paymentNo == "" && consoleRefund.channelTradeNo == "pi_1")
+        #expect(consoleRefund.refundNo == "re_3PayFleetConsole" && consoleRefund.amountMinor == 1)
     }
 
     @Test("charge.refunded takes its newest embedded refund, the payment no from the charge's metadata")
@@ -273,5 +277,88 @@ struct StripeVerifierTests {
         let two = try StripeMerchant.load(
             id: "s", endpointSecretFiles: [Sandbox.stripeEndpointSecretFile, Sandbox.stripeEndpointSecretFile])
         #expect(two.endpointSecrets.count == 2)
+    }
+}
+
+extension StripeVerifierTests {
+    static func checkoutSession(
+        paymentStatus: String = "paid", outTradeNo: String? = "PF20261118000046", clientReference: String? = nil,
+        intent: String = "pi_3PayFleet0000000046"
+    ) -> String {
+        let metadata = outTradeNo.map { #"{"out_trade_no":"\#($0)"}"# } ?? "{}"
+        let reference = clientReference.map { #""\#($0)""# } ?? "null"
+        return #"{"id":"cs_test_a1PayFleet","object":"checkout.session","amount_subtotal":8888,"amount_total":8888,"#
+            + #""client_reference_id":\#(reference),"currency":"usd","metadata":\#(metadata),"mode":"payment","#
+            + #""payment_intent":"\#(intent)","payment_status":"\#(paymentStatus)","status":"complete"}"#
+    }
+
+    @Test("a paid checkout.session.completed settles like payment_intent.succeeded: same trade number, amount_total")
+    func checkoutSessionCompleted() throws {
+        let created = Int64(self.created.timeIntervalSince1970)
+        let body = StripeNotificationSigner.envelope(
+            type: "checkout.session.completed", eventID: "evt_checkout_1", object: Self.checkoutSession(),
+            created: created)
+        let result = try verifier.verify(signed(body), now: Sandbox.now)
+        #expect(
+            result
+                == .payment(
+                    PaymentNotification(
+                        id: "evt_checkout_1", channel: .stripe, merchant: "stripe-main", kind: .succeeded,
+                        paymentNo: "PF20261118000046", channelTradeNo: "pi_3PayFleet0000000046", amountMinor: 8888,
+                        currency: "USD", occurredAt: self.created, raw: String(decoding: body, as: UTF8.self))))
+        // The PaymentIntent's own event names the same payment under the same trade number.
+        guard case .payment(let intent) = try verifier.verify(signed(succeededBody()), now: Sandbox.now) else {
+            Issue.record("payment_intent.succeeded is a payment")
+            return
+        }
+        #expect(intent.channelTradeNo == "pi_3PayFleet0000000046" && intent.paymentNo == "PF20261118000046")
+
+        // client_reference_id names the payment when metadata does not.
+        let referenced = StripeNotificationSigner.envelope(
+            type: "checkout.session.completed", eventID: "evt_checkout_2",
+            object: Self.checkoutSession(outTradeNo: nil, clientReference: "PF20261118000099"), created: created)
+        guard case .payment(let byReference) = try verifier.verify(signed(referenced), now: Sandbox.now) else {
+            Issue.record("client_reference_id did not name the payment")
+            return
+        }
+        #expect(byReference.paymentNo == "PF20261118000099")
+
+        // Unpaid (a delayed payment method): nothing to settle yet.
+        let unpaid = StripeNotificationSigner.envelope(
+            type: "checkout.session.completed", eventID: "evt_checkout_3",
+            object: Self.checkoutSession(paymentStatus: "unpaid"), created: created)
+        #expect(
+            try verifier.verify(signed(unpaid), now: Sandbox.now)
+                == .ignored(reason: "Stripe Checkout Session cs_test_a1PayFleet is unpaid"))
+    }
+
+    @Test("charge.refunded: the pre-2022 shape embeds the refund; the current one does not and is left to refund.*")
+    func chargeRefundedShapes() throws {
+        let created = Int64(self.created.timeIntervalSince1970)
+        let refund =
+            #"{"id":"re_legacy1","object":"refund","amount":300,"currency":"usd","#
+            + #""metadata":{"out_refund_no":"RF9","out_trade_no":"PF20261118000046"},"#
+            + #""payment_intent":"pi_3PayFleet0000000046","status":"succeeded"}"#
+        let legacy =
+            #"{"id":"ch_1","object":"charge","amount":8888,"amount_refunded":300,"currency":"usd","metadata":{},"#
+            + #""payment_intent":"pi_3PayFleet0000000046","refunded":false,"#
+            + #""refunds":{"object":"list","data":[\#(refund)],"has_more":false}}"#
+        let legacyBody = StripeNotificationSigner.envelope(
+            type: "charge.refunded", eventID: "evt_legacy", object: legacy, created: created)
+        guard case .refund(let embedded) = try verifier.verify(signed(legacyBody), now: Sandbox.now) else {
+            Issue.record("the pre-2022 charge.refunded was not read as a refund")
+            return
+        }
+        #expect(embedded.refundNo == "RF9" && embedded.id == "re_legacy1:succeeded" && embedded.amountMinor == 300)
+        #expect(embedded.channelTradeNo == "pi_3PayFleet0000000046")
+
+        let current =
+            #"{"id":"ch_1","object":"charge","amount":8888,"amount_refunded":300,"currency":"usd","metadata":{},"#
+            + #""payment_intent":"pi_3PayFleet0000000046","refunded":false}"#
+        let currentBody = StripeNotificationSigner.envelope(
+            type: "charge.refunded", eventID: "evt_current", object: current, created: created)
+        #expect(
+            try verifier.verify(signed(currentBody), now: Sandbox.now)
+                == .ignored(reason: "Stripe charge.refunded without embedded refunds; refund.* events carry them"))
     }
 }

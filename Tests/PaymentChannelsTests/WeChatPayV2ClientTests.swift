@@ -451,3 +451,74 @@ struct WeChatPayV2ClientTests {
         }
     }
 }
+
+extension WeChatPayV2ClientTests {
+    static let refundOrder = RefundOrder(
+        refundNo: "RF1", paymentNo: "PF1", channelTradeNo: "4200000000", paymentAmountMinor: 100, amountMinor: 60,
+        currency: "CNY", reason: "退货")
+
+    static func refundQuery(status: String) -> ChannelHTTPResponse {
+        reply([
+            "out_trade_no": "PF1", "transaction_id": "4200000000", "total_fee": "100", "refund_count": "2",
+            "out_refund_no_0": "RF0", "refund_id_0": "50000000000000000000000000000", "refund_status_0": "SUCCESS",
+            "refund_fee_0": "10", "out_refund_no_1": "RF1", "refund_id_1": "50000000382019052709732678859",
+            "refund_status_1": status, "refund_fee_1": "60", "refund_success_time_1": "2026-11-18 19:07:00",
+        ])
+    }
+
+    @Test("gateway refund: over mutual TLS with out_refund_no and both fees; accepted is processing")
+    func gatewayRefund() async throws {
+        let secure = StubTransport(
+            always: Self.reply([
+                "out_trade_no": "PF1", "out_refund_no": "RF1", "refund_id": "50000000382019052709732678859",
+                "transaction_id": "4200000000", "refund_fee": "60", "total_fee": "100",
+            ]))
+        let gateway = WeChatPayV2Gateway(client: try client(StubTransport(always: Self.raw("")), refundTransport: secure))
+        guard case .processing(let refundID, _) = try await gateway.refund(Self.refundOrder) else {
+            Issue.record("an accepted refund is processing")
+            return
+        }
+        #expect(refundID == "50000000382019052709732678859")
+        let body = String(decoding: try #require(secure.requests.first).body, as: UTF8.self)
+        #expect(body.contains("<out_refund_no><![CDATA[RF1]]></out_refund_no>"))
+        #expect(body.contains("<refund_fee><![CDATA[60]]></refund_fee>") && body.contains("<total_fee><![CDATA[100]]></total_fee>"))
+    }
+
+    @Test("gateway refund query: picks our refund; SUCCESS succeeded, CHANGE and REFUNDCLOSE failed, REFUNDNOTEXIST not found")
+    func gatewayRefundQuery() async throws {
+        let lookup = Self.refundOrder.lookup(channelRefundNo: nil)
+        guard
+            case .succeeded(let refund) = try await WeChatPayV2Gateway(
+                client: try client(StubTransport(always: Self.refundQuery(status: "SUCCESS")))
+            ).queryRefund(lookup)
+        else {
+            Issue.record("SUCCESS is succeeded")
+            return
+        }
+        #expect(refund.channelRefundNo == "50000000382019052709732678859" && refund.amountMinor == 60)
+        #expect(refund.succeededAt == Date(timeIntervalSince1970: 1_795_000_020))
+        for status in ["CHANGE", "REFUNDCLOSE"] {
+            guard
+                case .failed(_, let detail, _) = try await WeChatPayV2Gateway(
+                    client: try client(StubTransport(always: Self.refundQuery(status: status)))
+                ).queryRefund(lookup)
+            else {
+                Issue.record("\(status) is failed")
+                continue
+            }
+            #expect(detail == status)
+        }
+        guard
+            case .processing = try await WeChatPayV2Gateway(
+                client: try client(StubTransport(always: Self.refundQuery(status: "PROCESSING")))
+            ).queryRefund(lookup)
+        else {
+            Issue.record("PROCESSING is processing")
+            return
+        }
+        let missing = Self.reply(["result_code": "FAIL", "err_code": "REFUNDNOTEXIST", "err_code_des": "退款订单查询失败"])
+        #expect(
+            try await WeChatPayV2Gateway(client: try client(StubTransport(always: missing))).queryRefund(lookup)
+                == .notFound)
+    }
+}

@@ -568,3 +568,61 @@ struct WeChatPayV3ClientTests {
         -----END PRIVATE KEY-----
         """
 }
+
+extension WeChatPayV3ClientTests {
+    static func refundBody(status: String, successTime: String? = nil) -> String {
+        #"{"amount":{"currency":"CNY","payer_refund":500,"payer_total":8888,"refund":500,"total":8888},"#
+            + #""create_time":"2026-11-18T19:06:40+08:00","out_refund_no":"RF1","out_trade_no":"PF1","#
+            + #""refund_id":"50000000382019052709732678859","status":"\#(status)","#
+            + (successTime.map { #""success_time":"\#($0)","# } ?? "")
+            + #""transaction_id":"4200000000202611180000000043"}"#
+    }
+
+    static let refundOrder = RefundOrder(
+        refundNo: "RF1", paymentNo: "PF1", channelTradeNo: "4200000000202611180000000043", paymentAmountMinor: 8888,
+        amountMinor: 500, currency: "CNY", reason: "破损")
+
+    @Test("gateway refund: the refund's numbers and amounts; PROCESSING processing, SUCCESS succeeded with amount and time")
+    func gatewayRefund() async throws {
+        let accepted = Self.refundBody(status: "PROCESSING")
+        let transport = StubTransport(always: try signed(accepted))
+        let gateway = WeChatPayV3Gateway(client: try client(transport))
+        #expect(
+            try await gateway.refund(Self.refundOrder)
+                == .processing(channelRefundNo: "50000000382019052709732678859", raw: accepted))
+        #expect(
+            String(decoding: try #require(transport.requests.first).body, as: UTF8.self)
+                == #"{"amount":{"currency":"CNY","refund":500,"total":8888},"out_refund_no":"RF1","out_trade_no":"PF1","#
+                + #""reason":"破损"}"#)
+
+        let done = Self.refundBody(status: "SUCCESS", successTime: "2026-11-18T19:07:00+08:00")
+        let queried = try await WeChatPayV3Gateway(client: try client(StubTransport(always: try signed(done))))
+            .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil))
+        #expect(
+            queried
+                == .succeeded(
+                    ChannelRefund(
+                        refundNo: "RF1", channelRefundNo: "50000000382019052709732678859", amountMinor: 500,
+                        succeededAt: Date(timeIntervalSince1970: 1_795_000_020), raw: done)))
+    }
+
+    @Test("gateway refund query: ABNORMAL and CLOSED failed, RESOURCE_NOT_EXISTS not found, a 5xx transient")
+    func gatewayRefundFailures() async throws {
+        for status in ["ABNORMAL", "CLOSED"] {
+            let body = Self.refundBody(status: status)
+            let state = try await WeChatPayV3Gateway(client: try client(StubTransport(always: try signed(body))))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil))
+            #expect(state == .failed(channelRefundNo: "50000000382019052709732678859", detail: status, raw: body))
+        }
+        let missing = ChannelHTTPResponse(
+            status: 404, headers: [], body: Array(#"{"code":"RESOURCE_NOT_EXISTS","message":"退款单不存在"}"#.utf8))
+        #expect(
+            try await WeChatPayV3Gateway(client: try client(StubTransport(always: missing)))
+                .queryRefund(Self.refundOrder.lookup(channelRefundNo: nil)) == .notFound)
+        let busy = ChannelHTTPResponse(
+            status: 500, headers: [], body: Array(#"{"code":"SYSTEM_ERROR","message":"系统繁忙"}"#.utf8))
+        _ = await expectAPIError(.serverError, transient: true) {
+            _ = try await WeChatPayV3Gateway(client: try client(StubTransport(always: busy))).refund(Self.refundOrder)
+        }
+    }
+}

@@ -360,3 +360,22 @@ struct WeChatPayV3VerifierTests {
             body: body)
     }
 }
+
+extension WeChatPayV3VerifierTests {
+    @Test("a Wechatpay-Signature-Type other than WECHATPAY2-SHA256-RSA2048 is refused like a bad signature")
+    func signatureType() throws {
+        var request = try paid(by: signer)
+        #expect(request.header("Wechatpay-Signature-Type") == "WECHATPAY2-SHA256-RSA2048")
+        guard case .payment = try verifier.verify(request, now: Sandbox.now) else {
+            Issue.record("the genuine notification was not a payment")
+            return
+        }
+        for other in ["WECHATPAY2-SM2-WITH-SM3", "HMAC-SHA256", "wechatpay2-sha256-rsa2048", " "] {
+            request.headers["wechatpay-signature-type"] = other
+            _ = expectError(.badSignature, request)
+        }
+        // Absent, it is what the signature implies: accepted.
+        request.headers["wechatpay-signature-type"] = nil
+        #expect(throws: Never.self) { try verifier.verify(request, now: Sandbox.now) }
+    }
+}

@@ -28,6 +28,14 @@ public struct MeteredGateway: PaymentGateway {
         try await measure("close") { () async throws(ChannelAPIError) in try await wrapped.close(paymentNo: paymentNo) }
     }
 
+    public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        try await measure("refund") { () async throws(ChannelAPIError) in try await wrapped.refund(order) }
+    }
+
+    public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        try await measure("refund_query") { () async throws(ChannelAPIError) in try await wrapped.queryRefund(lookup) }
+    }
+
     private func measure<T>(
         _ operation: String, _ call: () async throws(ChannelAPIError) -> T
     ) async throws(ChannelAPIError) -> T {

@@ -10,6 +10,11 @@ import PayFleetMessages
 ///   then refunded in full); WAIT_BUYER_PAY pending; TRADE_CLOSED closed; ACQ.TRADE_NOT_EXIST not found (nobody
 ///   scanned the code yet).
 /// - close: ACQ.TRADE_NOT_EXIST counts as closed.
+/// - refund (`alipay.trade.refund`, out_request_no = our refund number) is synchronous: `fund_change` Y is
+///   succeeded at once. `fund_change` N means this number was refunded before (a repeated call): the refund is
+///   queried, REFUND_SUCCESS being succeeded, anything else processing. Refund query
+///   (`alipay.trade.fastpay.refund.query`): REFUND_SUCCESS succeeded; no refund_status and no refund_amount is
+///   Alipay's "this refund was not received" — not found (the same out_request_no may be sent again).
 public struct AlipayGateway: PaymentGateway {
     public let client: AlipayClient
     public var channel: ChannelID { .alipay }
@@ -76,5 +81,39 @@ public struct AlipayGateway: PaymentGateway {
         } catch where error.code == .notFound {
             return
         }
+    }
+
+    public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        let result = try await client.refund(
+            AlipayRefundRequest(
+                outTradeNo: order.paymentNo, outRequestNo: order.refundNo, refundAmountMinor: order.amountMinor,
+                reason: order.reason.isEmpty ? nil : order.reason))
+        guard result.fundChange else {
+            // Made by an earlier call under this number: ask what became of it.
+            let state = try await queryRefund(order.lookup(channelRefundNo: nil))
+            if case .notFound = state { return .processing(channelRefundNo: nil, raw: result.raw) }
+            return state
+        }
+        return .succeeded(
+            ChannelRefund(
+                refundNo: order.refundNo, channelRefundNo: result.tradeNo ?? order.refundNo,
+                amountMinor: order.amountMinor, succeededAt: Date(), raw: result.raw))
+    }
+
+    public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        let result: AlipayRefundQueryResult
+        do {
+            result = try await client.queryRefund(outTradeNo: lookup.paymentNo, outRequestNo: lookup.refundNo)
+        } catch where error.code == .notFound {
+            return .notFound
+        }
+        if result.succeeded {
+            return .succeeded(
+                ChannelRefund(
+                    refundNo: lookup.refundNo, channelRefundNo: result.tradeNo ?? lookup.refundNo,
+                    amountMinor: result.refundAmountMinor, succeededAt: nil, raw: result.raw))
+        }
+        if result.refundStatus == nil, result.refundAmountMinor == nil { return .notFound }
+        return .processing(channelRefundNo: result.tradeNo, raw: result.raw)
     }
 }

@@ -85,9 +85,9 @@ public struct AlipayVerifier: NotificationVerifier {
         guard let status = parameters["trade_status"], !status.isEmpty else {
             return .ignored(reason: "Alipay notification without trade_status (\(parameters["notify_type"] ?? "?"))")
         }
-        // A refund is announced with the trade's status and refund fields; refunds are settled elsewhere.
+        // A refund is announced with the trade's status and refund fields.
         if parameters["gmt_refund"] != nil || parameters["refund_fee"] != nil || parameters["out_biz_no"] != nil {
-            return .ignored(reason: "Alipay refund notification with trade_status \(status)")
+            return try refund(parameters, raw: raw)
         }
         let kind: PaymentNotification.Kind
         let timeFields: [String]
@@ -124,5 +124,36 @@ public struct AlipayVerifier: NotificationVerifier {
             PaymentNotification(
                 id: notifyID, channel: .alipay, merchant: merchant.id, kind: kind, paymentNo: paymentNo,
                 channelTradeNo: tradeNo, amountMinor: amount, currency: currency, occurredAt: occurredAt, raw: raw))
+    }
+
+    /// A trade notification carrying refund fields: `out_biz_no` (our out_request_no), `refund_fee` (everything
+    /// refunded on the trade so far, not this refund's amount), `gmt_refund`, and `send_back_fee` (this refund's
+    /// amount) where Alipay sends it. Alipay has no refund number of its own here: the channel refund number is
+    /// out_biz_no too.
+    private func refund(_ parameters: [String: String], raw: String) throws(ChannelError) -> VerifiedNotification {
+        guard let notifyID = parameters["notify_id"], !notifyID.isEmpty else {
+            throw .malformed("Alipay notification has no notify_id")
+        }
+        guard let paymentNo = parameters["out_trade_no"], !paymentNo.isEmpty else {
+            throw .malformed("Alipay refund notification has no out_trade_no")
+        }
+        guard let refundNo = parameters["out_biz_no"], !refundNo.isEmpty else {
+            throw .malformed("Alipay refund notification has no out_biz_no")
+        }
+        var total: Int64?
+        if let text = parameters["refund_fee"], !text.isEmpty { total = try Money.parseDecimal(text) }
+        var amount: Int64?
+        if let text = parameters["send_back_fee"], !text.isEmpty { amount = try Money.parseDecimal(text) }
+        guard
+            let occurredAt = ["gmt_refund", "notify_time"].lazy.compactMap({ parameters[$0] })
+                .compactMap(ChinaStandardTime.parse).first
+        else {
+            throw .malformed("Alipay refund notification has no gmt_refund or notify_time as yyyy-MM-dd HH:mm:ss")
+        }
+        return .refund(
+            RefundNotification(
+                id: notifyID, channel: .alipay, merchant: merchant.id, refundNo: refundNo, channelRefundNo: refundNo,
+                paymentNo: paymentNo, status: .succeeded, amountMinor: amount, occurredAt: occurredAt, raw: raw,
+                channelTradeNo: parameters["trade_no"].flatMap { $0.isEmpty ? nil : $0 }, refundedTotalMinor: total))
     }
 }

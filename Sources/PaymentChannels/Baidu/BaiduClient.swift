@@ -20,9 +20,14 @@ import PayFleetMessages
 /// - refund: "申请退款" (`POST /cashier/applyOrderRefund` on etrade-api.baidu.com, form-encoded: `orderId`,
 ///   `userId`, `refundType`, `refundReason`, `tpOrderId`, `appKey`, `applyRefundMoney`, `bizRefundBatchId`,
 ///   `rsaSign`), answering `data.refundBatchId` and `data.refundPayMoney`.
+/// - refund query: "查询退款" (`GET /rest/2.0/smartapp/pay/paymentservice/findOrderRefund`, `tpOrderId`, `userId`,
+///   `pmAppKey`), whose `data` lists the order's refund batches: `bizRefundBatchId`, `refundBatchId`, `orderId`,
+///   `userId`, `refundStatus` (1 退款中, 2 退款成功, 3 退款失败). Documented with an `access_token`; authenticated
+///   like the order query.
 public struct BaiduClient: Sendable {
     public static let queryPath = "/rest/2.0/smartapp/pay/paymentservice/findByTpOrderId"
     public static let refundPath = "/cashier/applyOrderRefund"
+    public static let refundQueryPath = "/rest/2.0/smartapp/pay/paymentservice/findOrderRefund"
 
     public let merchant: BaiduMerchant
     public let signer: BaiduRequestSigner
@@ -107,7 +112,8 @@ public struct BaiduClient: Sendable {
         return BaiduOrderQueryResult(
             tpOrderID: tpOrderID, orderID: order.orderId?.text.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 },
             status: .init(rawValue: status), totalMoneyMinor: try fen(order.totalMoney, "totalMoney", operation),
-            payMoneyMinor: try fen(order.payMoney, "payMoney", operation), dealID: order.dealId?.text, raw: raw)
+            payMoneyMinor: try fen(order.payMoney, "payMoney", operation), dealID: order.dealId?.text, raw: raw,
+            userID: order.userId?.text.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 })
     }
 
     /// Applies for a refund. `bizRefundBatchId` is our refund number, so applying again for the same number
@@ -130,7 +136,40 @@ public struct BaiduClient: Sendable {
             refundPayMoneyMinor: try fen(reply.refundPayMoney, "refundPayMoney", operation), raw: raw)
     }
 
+    /// Queries the refund batches of an order by our payment number and the payer's Baidu userId.
+    public func queryRefunds(tpOrderID: String, userID: String) async throws(ChannelAPIError) -> [BaiduRefundQueryResult] {
+        let operation = "find_order_refund"
+        try requireNumber(tpOrderID, "tpOrderId", operation)
+        guard !userID.isEmpty else {
+            throw invalid(operation, "a Baidu refund query needs the payer's userId (from the payment callback)")
+        }
+        let (data, raw) = try await call(signedRefundQueryRequest(tpOrderID: tpOrderID, userID: userID), operation: operation)
+        if data == Array("null".utf8) { return [] }
+        let entries = try decode([RefundQueryEntry].self, data, operation: operation)
+        var results: [BaiduRefundQueryResult] = []
+        for entry in entries {
+            guard let batchID = entry.refundBatchId?.text, !batchID.isEmpty,
+                let status = entry.refundStatus?.text.flatMap({ Int($0) })
+            else {
+                throw malformed(operation, "a refund entry has no refundBatchId or numeric refundStatus")
+            }
+            results.append(
+                BaiduRefundQueryResult(
+                    refundNo: entry.bizRefundBatchId?.text.flatMap { $0.isEmpty ? nil : $0 }, refundBatchID: batchID,
+                    status: .init(rawValue: status), raw: raw))
+        }
+        return results
+    }
+
     // MARK: Requests (pure)
+
+    /// The signed refund query request: `GET …/findOrderRefund?pmAppKey=…&rsaSign=…&tpOrderId=…&userId=…`. Pure.
+    public func signedRefundQueryRequest(tpOrderID: String, userID: String) -> ChannelHTTPRequest {
+        let parameters = signer.signed(["tpOrderId": tpOrderID, "userId": userID, "pmAppKey": merchant.appKey])
+        return ChannelHTTPRequest(
+            method: "GET", url: openAPI.url(Self.refundQueryPath) + "?" + FormCodec.encode(parameters),
+            headers: [("Accept", "application/json")], body: [])
+    }
 
     /// The signed query request: `GET …/findByTpOrderId?pmAppKey=…&rsaSign=…&tpOrderId=…`. Pure.
     public func signedQueryRequest(tpOrderID: String) -> ChannelHTTPRequest {
@@ -258,6 +297,7 @@ private struct Envelope: Decodable {
 
 private struct OrderData: Decodable {
     var orderId: FlexibleText?
+    var userId: FlexibleText?
     var tpOrderId: FlexibleText?
     var status: FlexibleText?
     var totalMoney: FlexibleText?
@@ -268,4 +308,12 @@ private struct OrderData: Decodable {
 private struct RefundData: Decodable {
     var refundBatchId: FlexibleText?
     var refundPayMoney: FlexibleText?
+}
+
+private struct RefundQueryEntry: Decodable {
+    var bizRefundBatchId: FlexibleText?
+    var orderId: FlexibleText?
+    var refundBatchId: FlexibleText?
+    var refundStatus: FlexibleText?
+    var userId: FlexibleText?
 }

@@ -13,6 +13,10 @@ import PayFleetMessages
 ///   and an order Baidu never saw needs none. Baidu's 2.0 OpenAPI "关闭订单" authenticates with an OAuth
 ///   `access_token` this client does not hold. A payer who pays a closed payment later still produces a
 ///   payment callback, which settles or refunds it as any late payment.
+/// - refund (`applyOrderRefund`, bizRefundBatchId = our refund number; it needs Baidu's orderId — the payment's
+///   channel trade number — and the payer's userId from the payment callback): an opened batch is processing.
+///   Refund query (`findOrderRefund`): refundStatus 2 succeeded, 3 failed, 1 processing; no batch under our number
+///   (or the channel's batch number) not found. Baidu states no amount there.
 public struct BaiduGateway: PaymentGateway {
     public let client: BaiduClient
     public var channel: ChannelID { .baidu }
@@ -54,7 +58,7 @@ public struct BaiduGateway: PaymentGateway {
             return .paid(
                 ChannelPayment(
                     paymentNo: paymentNo, channelTradeNo: orderID, amountMinor: amount, currency: "CNY",
-                    paidAt: now(), raw: result.raw))
+                    paidAt: now(), raw: result.raw, payerID: result.userID))
         case .unpaid:
             return .pending(detail: "status \(result.status)")
         default:
@@ -64,4 +68,49 @@ public struct BaiduGateway: PaymentGateway {
 
     /// Succeeds without calling Baidu; see the type's documentation.
     public func close(paymentNo: String) async throws(ChannelAPIError) {}
+
+    public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        let result = try await client.applyRefund(
+            BaiduRefundRequest(
+                tpOrderID: order.paymentNo, orderID: order.channelTradeNo, userID: try payer(order.payerID, "apply"),
+                refundNo: order.refundNo, amountMinor: order.amountMinor,
+                reason: order.reason.isEmpty ? order.refundNo : order.reason))
+        return .processing(channelRefundNo: result.refundBatchID, raw: result.raw)
+    }
+
+    public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        let batches: [BaiduRefundQueryResult]
+        do {
+            batches = try await client.queryRefunds(
+                tpOrderID: lookup.paymentNo, userID: try payer(lookup.payerID, "query"))
+        } catch where error.code == .notFound {
+            return .notFound
+        }
+        guard
+            let batch = batches.first(where: {
+                $0.refundNo == lookup.refundNo || ($0.refundBatchID == lookup.channelRefundNo)
+            })
+        else { return .notFound }
+        switch batch.status {
+        case .succeeded:
+            return .succeeded(
+                ChannelRefund(
+                    refundNo: lookup.refundNo, channelRefundNo: batch.refundBatchID, amountMinor: nil,
+                    succeededAt: nil, raw: batch.raw))
+        case .failed:
+            return .failed(channelRefundNo: batch.refundBatchID, detail: "refundStatus 3", raw: batch.raw)
+        default:
+            return .processing(channelRefundNo: batch.refundBatchID, raw: batch.raw)
+        }
+    }
+
+    private func payer(_ payerID: String?, _ what: String) throws(ChannelAPIError) -> String {
+        guard let payerID, !payerID.isEmpty else {
+            throw ChannelAPIError(
+                code: .invalidRequest, channel: .baidu, operation: "refund_\(what)",
+                message: "a Baidu refund needs the payer's userId, which the payment callback carries; this payment "
+                    + "has none recorded")
+        }
+        return payerID
+    }
 }

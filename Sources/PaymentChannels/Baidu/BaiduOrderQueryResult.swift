@@ -32,10 +32,12 @@ public struct BaiduOrderQueryResult: Sendable, Equatable {
     public var dealID: String?
     /// The response body, for the audit trail.
     public var raw: String
+    /// The payer's Baidu `userId`, when sent: what a refund application needs.
+    public var userID: String?
 
     public init(
         tpOrderID: String, orderID: String?, status: Status, totalMoneyMinor: Int64?, payMoneyMinor: Int64?,
-        dealID: String?, raw: String
+        dealID: String?, raw: String, userID: String? = nil
     ) {
         self.tpOrderID = tpOrderID
         self.orderID = orderID
@@ -44,5 +46,6 @@ public struct BaiduOrderQueryResult: Sendable, Equatable {
         self.payMoneyMinor = payMoneyMinor
         self.dealID = dealID
         self.raw = raw
+        self.userID = userID
     }
 }

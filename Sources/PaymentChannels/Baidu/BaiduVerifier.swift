@@ -14,8 +14,9 @@ import _CryptoExtras
 ///   `orderId`; other statuses are ignored.
 /// - Refund callbacks ("通知退款状态") carry `refundBatchId` and `refundStatus` (`1` succeeded, `2` failed).
 ///   Baidu's documented callback names neither our refund no nor an amount nor a time: the refund no is
-///   `bizRefundBatchId` when sent, else Baidu's `refundBatchId`; the amount `refundPayMoney` or
-///   `applyRefundMoney` when sent, else 0 (query the refund for it); the time is `now`.
+///   `bizRefundBatchId` when sent, else Baidu's `refundBatchId` (the refund is then matched by its batch); the
+///   amount `refundPayMoney` or `applyRefundMoney` when sent, else none (the refund's own amount counts); the time
+///   is `now`. A payment callback's `userId` travels as the payer id: Baidu's refund API asks for it.
 ///
 /// Baidu reads only `errno`: ``successReply(for:)`` answers payments with `data.isConsumed` 2 and refunds
 /// with empty `data`.
@@ -132,7 +133,8 @@ public struct BaiduVerifier: NotificationVerifier {
         return .payment(
             PaymentNotification(
                 id: orderID, channel: .baidu, merchant: merchant.id, kind: .succeeded, paymentNo: paymentNo,
-                channelTradeNo: orderID, amountMinor: amount, currency: "CNY", occurredAt: occurredAt, raw: raw))
+                channelTradeNo: orderID, amountMinor: amount, currency: "CNY", occurredAt: occurredAt, raw: raw,
+                payerID: parameters["userId"].flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }))
     }
 
     private func refund(
@@ -152,7 +154,7 @@ public struct BaiduVerifier: NotificationVerifier {
             throw .malformed("Baidu refund notification has no tpOrderId")
         }
         let refundNo = parameters["bizRefundBatchId"].flatMap { $0.isEmpty ? nil : $0 } ?? batchID
-        var amount: Int64 = 0
+        var amount: Int64?
         if let text = ["refundPayMoney", "applyRefundMoney"].lazy.compactMap({ parameters[$0] }).first(where: {
             !$0.isEmpty
         }) {
@@ -162,7 +164,7 @@ public struct BaiduVerifier: NotificationVerifier {
             RefundNotification(
                 id: "\(batchID):\(refundStatus)", channel: .baidu, merchant: merchant.id, refundNo: refundNo,
                 channelRefundNo: batchID, paymentNo: paymentNo, status: status, amountMinor: amount, occurredAt: now,
-                raw: raw))
+                raw: raw, channelTradeNo: parameters["orderId"].flatMap { $0.isEmpty ? nil : $0 }))
     }
 
     /// Unix seconds, digits only.

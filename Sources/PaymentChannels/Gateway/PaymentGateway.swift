@@ -101,4 +101,12 @@ public protocol PaymentGateway: Sendable {
     /// already closed counts as closed. One paid meanwhile fails with ``ChannelAPIError/Code/rejected``; the
     /// caller then queries and settles it.
     func close(paymentNo: String) async throws(ChannelAPIError)
+
+    /// Asks the channel to give `order.amountMinor` of the payment back. Idempotent on `order.refundNo` (the
+    /// channel's out_refund_no / out_request_no / bizRefundBatchId / Stripe Idempotency-Key): calling again after a
+    /// lost answer returns the same refund, never a second one.
+    func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState
+
+    /// Asks the channel about one refund.
+    func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState
 }

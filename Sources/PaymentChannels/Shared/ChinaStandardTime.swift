@@ -4,9 +4,17 @@ import Foundation
 enum ChinaStandardTime {
     static let offsetSeconds: Int64 = 8 * 3600
 
-    /// Parses `yyyy-MM-dd HH:mm:ss` read at +08:00 (Alipay's `gmt_payment`, `notify_time`).
+    /// Parses `yyyy-MM-dd HH:mm:ss` read at +08:00 (Alipay's `gmt_payment`, `notify_time`), optionally with a
+    /// fraction of a second (`.320`: Alipay's `gmt_refund`).
     static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        var bytes = Array(text.utf8)
+        var fraction = 0.0
+        if bytes.count > 20, bytes.count <= 26, bytes[19] == UInt8(ascii: "."),
+            bytes[20...].allSatisfy({ (0x30...0x39).contains($0) })
+        {
+            fraction = Double("0." + String(decoding: bytes[20...], as: UTF8.self)) ?? 0
+            bytes = Array(bytes[0..<19])
+        }
         guard bytes.count == 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             let year = number(bytes[0..<4]), let month = number(bytes[5..<7]), let day = number(bytes[8..<10]),
@@ -17,7 +25,7 @@ enum ChinaStandardTime {
         else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return Date(timeIntervalSince1970: TimeInterval(seconds))
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
     }
 
     /// `yyyy-MM-dd HH:mm:ss` at +08:00, whole seconds.

@@ -123,7 +123,47 @@ public struct StripeClient: Sendable {
         try requireNumber(refund.outRefundNo, "out_refund_no", operation)
         guard refund.amountMinor > 0 else { throw invalid(operation, "a refund's amount must be more than 0") }
         let response = try await send(refundRequest(refund), operation: operation)
-        let reply = try decode(RefundReply.self, response.body, operation: operation)
+        return try decodeRefund(response.body, response, operation: operation)
+    }
+
+    /// Retrieves a refund by its id (`GET /v1/refunds/{id}`). An unknown id fails with ``ChannelAPIError/Code/notFound``.
+    public func retrieveRefund(id: String) async throws(ChannelAPIError) -> StripeRefund {
+        let operation = "retrieve_refund"
+        try requireID(id, operation)
+        let response = try await send(
+            request("GET", "/v1/refunds/\(APIBaseURL.encodeComponent(id))", form: nil, idempotencyKey: nil),
+            operation: operation)
+        return try decodeRefund(response.body, response, operation: operation)
+    }
+
+    /// The refunds of a PaymentIntent, newest first (`GET /v1/refunds?payment_intent=…&limit=100`).
+    public func listRefunds(paymentIntentID: String) async throws(ChannelAPIError) -> [StripeRefund] {
+        let operation = "list_refunds"
+        try requireID(paymentIntentID, operation)
+        let query = FormCodec.encode([(key: "payment_intent", value: paymentIntentID), (key: "limit", value: "100")])
+        let response = try await send(
+            request("GET", "/v1/refunds?" + query, form: nil, idempotencyKey: nil), operation: operation)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+            let items = object["data"] as? [Any]
+        else {
+            throw malformed(operation, "the refund list has no data list", response)
+        }
+        var refunds: [StripeRefund] = []
+        for item in items {
+            guard let data = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys]) else {
+                throw malformed(operation, "a refund list entry is not an object", response)
+            }
+            let refund = try decodeRefund(Array(data), response, operation: operation)
+            // The list is filtered by the PaymentIntent; an entry of another is not trusted.
+            if refund.paymentIntentID == nil || refund.paymentIntentID == paymentIntentID { refunds.append(refund) }
+        }
+        return refunds
+    }
+
+    private func decodeRefund(
+        _ body: [UInt8], _ response: ChannelHTTPResponse, operation: String
+    ) throws(ChannelAPIError) -> StripeRefund {
+        let reply = try decode(RefundReply.self, body, operation: operation)
         guard let id = reply.id, !id.isEmpty, let status = reply.status, let amount = reply.amount,
             let currency = reply.currency
         else {
@@ -132,8 +172,11 @@ public struct StripeClient: Sendable {
         return StripeRefund(
             id: id, status: status, amountMinor: amount, currency: currency.uppercased(),
             paymentIntentID: reply.paymentIntent, outRefundNo: reply.metadata?["out_refund_no"],
-            raw: String(decoding: response.body, as: UTF8.self))
+            raw: String(decoding: body, as: UTF8.self))
     }
+
+    /// The values Stripe's Refund `reason` takes.
+    public static let refundReasons: Set<String> = ["duplicate", "fraudulent", "requested_by_customer"]
 
     // MARK: Requests (pure)
 
@@ -167,7 +210,15 @@ public struct StripeClient: Sendable {
             (key: "payment_intent", value: refund.paymentIntentID),
             (key: "amount", value: String(refund.amountMinor)),
         ]
-        if let reason = refund.reason, !reason.isEmpty { form.append((key: "reason", value: reason)) }
+        if let reason = refund.reason, !reason.isEmpty {
+            // Stripe's `reason` takes three words; anything else travels as metadata.
+            if Self.refundReasons.contains(reason) {
+                form.append((key: "reason", value: reason))
+            } else {
+                form.append((key: "reason", value: "requested_by_customer"))
+                form.append((key: "metadata[reason]", value: String(reason.prefix(500))))
+            }
+        }
         form.append((key: "metadata[out_trade_no]", value: refund.outTradeNo))
         form.append((key: "metadata[out_refund_no]", value: refund.outRefundNo))
         return request("POST", "/v1/refunds", form: form, idempotencyKey: refund.outRefundNo)

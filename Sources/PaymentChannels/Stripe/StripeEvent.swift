@@ -1,6 +1,6 @@
 /// A Stripe event as posted to a webhook endpoint (the fields PayFleet reads; unknown fields are ignored).
 struct StripeEvent: Decodable {
-    /// `data.object`: a PaymentIntent, a Charge or a Refund, told apart by `object`.
+    /// `data.object`: a PaymentIntent, a Charge, a Refund or a Checkout Session, told apart by `object`.
     struct Object: Decodable {
         var id: String?
         var object: String?
@@ -15,12 +15,23 @@ struct StripeEvent: Decodable {
         var paymentIntent: String?
         /// A Charge's refunds, when the API version still embeds them.
         var refunds: List?
+        /// A Checkout Session's `payment_status` (`paid`, `unpaid`, `no_payment_required`).
+        var paymentStatus: String?
+        /// A Checkout Session's `amount_total`.
+        var amountTotal: Int64?
+        /// A Checkout Session's `client_reference_id`.
+        var clientReferenceID: String?
+        /// A Checkout Session's `mode` (`payment`, `subscription`, `setup`).
+        var mode: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, object, amount, currency, status, metadata, created, refunds
+            case id, object, amount, currency, status, metadata, created, refunds, mode
             case amountReceived = "amount_received"
             case canceledAt = "canceled_at"
             case paymentIntent = "payment_intent"
+            case paymentStatus = "payment_status"
+            case amountTotal = "amount_total"
+            case clientReferenceID = "client_reference_id"
         }
 
         init(from decoder: any Decoder) throws {
@@ -35,6 +46,10 @@ struct StripeEvent: Decodable {
             created = try container.decodeIfPresent(Int64.self, forKey: .created)
             canceledAt = try container.decodeIfPresent(Int64.self, forKey: .canceledAt)
             refunds = try container.decodeIfPresent(List.self, forKey: .refunds)
+            paymentStatus = try container.decodeIfPresent(String.self, forKey: .paymentStatus)
+            amountTotal = try container.decodeIfPresent(Int64.self, forKey: .amountTotal)
+            clientReferenceID = try container.decodeIfPresent(String.self, forKey: .clientReferenceID)
+            mode = try container.decodeIfPresent(String.self, forKey: .mode)
             if let text = try? container.decodeIfPresent(String.self, forKey: .paymentIntent) {
                 paymentIntent = text
             } else {

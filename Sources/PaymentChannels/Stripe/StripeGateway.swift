@@ -13,6 +13,10 @@ import PayFleetMessages
 ///   search lags writes by up to about a minute, so a payment opened moments ago may still be not found.
 /// - close: cancels every PaymentIntent of the payment that is not final; none found counts as closed; a
 ///   `succeeded` one fails with ``ChannelAPIError/Code/rejected`` so the caller queries and settles it.
+/// - refund: creates a Refund of the PaymentIntent (the payment's channel trade number) with our refund number as
+///   its `Idempotency-Key` and `metadata[out_refund_no]`: `succeeded` is succeeded, `pending` / `requires_action`
+///   processing, `failed` / `canceled` failed. Refund query: by the refund's id when known, else the PaymentIntent's
+///   refunds whose `metadata.out_refund_no` is ours; none is not found.
 public struct StripeGateway: PaymentGateway {
     public let client: StripeClient
     public var channel: ChannelID { .stripe }
@@ -68,6 +72,43 @@ public struct StripeGateway: PaymentGateway {
             } catch where error.code == .notFound {
                 continue
             }
+        }
+    }
+
+    public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        state(
+            try await client.createRefund(
+                StripeRefundRequest(
+                    paymentIntentID: order.channelTradeNo, outTradeNo: order.paymentNo, outRefundNo: order.refundNo,
+                    amountMinor: order.amountMinor, reason: order.reason.isEmpty ? nil : order.reason)),
+            refundNo: order.refundNo)
+    }
+
+    public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        if let id = lookup.channelRefundNo, !id.isEmpty {
+            do {
+                return state(try await client.retrieveRefund(id: id), refundNo: lookup.refundNo)
+            } catch where error.code == .notFound {
+                return .notFound
+            }
+        }
+        guard !lookup.channelTradeNo.isEmpty else { return .notFound }
+        let refunds = try await client.listRefunds(paymentIntentID: lookup.channelTradeNo)
+        guard let refund = refunds.first(where: { $0.outRefundNo == lookup.refundNo }) else { return .notFound }
+        return state(refund, refundNo: lookup.refundNo)
+    }
+
+    private func state(_ refund: StripeRefund, refundNo: String) -> ChannelRefundState {
+        switch refund.status {
+        case "succeeded":
+            .succeeded(
+                ChannelRefund(
+                    refundNo: refundNo, channelRefundNo: refund.id, amountMinor: refund.amountMinor,
+                    succeededAt: now(), raw: refund.raw))
+        case "failed", "canceled":
+            .failed(channelRefundNo: refund.id, detail: refund.status, raw: refund.raw)
+        default:
+            .processing(channelRefundNo: refund.id, raw: refund.raw)
         }
     }
 }

@@ -8,7 +8,8 @@ public struct StripeRefundRequest: Sendable, Equatable {
     public var outRefundNo: String
     /// In the currency's smallest unit; more than 0.
     public var amountMinor: Int64
-    /// `reason`: `duplicate`, `fraudulent` or `requested_by_customer`; nil for none.
+    /// `reason`: `duplicate`, `fraudulent` or `requested_by_customer` as Stripe takes them; any other text is sent as
+    /// `metadata[reason]` with `reason` `requested_by_customer`; nil for none.
     public var reason: String?
 
     public init(

@@ -10,6 +10,9 @@ import PayFleetMessages
 ///   CLOSED and REVOKED closed; ORDERNOTEXIST not found.
 /// - close: ORDERNOTEXIST and ORDERCLOSED count as closed; ORDERPAID fails with
 ///   ``ChannelAPIError/Code/rejected``.
+/// - refund (`/secapi/pay/refund` over mutual TLS, out_refund_no = our refund number): accepted is processing;
+///   refund query (`refundquery`): SUCCESS succeeded, PROCESSING processing, CHANGE (the payer's account refused
+///   it) and REFUNDCLOSE failed, REFUNDNOTEXIST not found.
 public struct WeChatPayV2Gateway: PaymentGateway {
     public let client: WeChatPayV2Client
     public var channel: ChannelID { .wechatpayV2 }
@@ -72,6 +75,36 @@ public struct WeChatPayV2Gateway: PaymentGateway {
             try await client.closeOrder(outTradeNo: paymentNo)
         } catch where error.code == .notFound || error.channelCode == "ORDERCLOSED" {
             return
+        }
+    }
+
+    public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        let result = try await client.refund(
+            WeChatPayV2RefundRequest(
+                outTradeNo: order.paymentNo, outRefundNo: order.refundNo, totalFee: order.paymentAmountMinor,
+                refundFee: order.amountMinor, reason: order.reason.isEmpty ? nil : order.reason))
+        return Self.state(result)
+    }
+
+    public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        do {
+            return Self.state(try await client.queryRefund(outRefundNo: lookup.refundNo))
+        } catch where error.code == .notFound {
+            return .notFound
+        }
+    }
+
+    static func state(_ result: WeChatPayV2RefundResult) -> ChannelRefundState {
+        switch result.status {
+        case .success:
+            .succeeded(
+                ChannelRefund(
+                    refundNo: result.outRefundNo, channelRefundNo: result.refundID, amountMinor: result.refundFee,
+                    succeededAt: result.successTime, raw: result.raw))
+        case .change, .refundClose:
+            .failed(channelRefundNo: result.refundID, detail: result.status.rawValue, raw: result.raw)
+        default:
+            .processing(channelRefundNo: result.refundID, raw: result.raw)
         }
     }
 }

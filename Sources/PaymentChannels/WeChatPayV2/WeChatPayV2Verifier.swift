@@ -154,7 +154,8 @@ public struct WeChatPayV2Verifier: NotificationVerifier {
             RefundNotification(
                 id: "\(refundID):\(status)", channel: .wechatpayV2, merchant: merchant.id, refundNo: refundNo,
                 channelRefundNo: refundID, paymentNo: paymentNo, status: status == "SUCCESS" ? .succeeded : .failed,
-                amountMinor: amount, occurredAt: occurredAt, raw: String(decoding: plaintext, as: UTF8.self)))
+                amountMinor: amount, occurredAt: occurredAt, raw: String(decoding: plaintext, as: UTF8.self),
+                channelTradeNo: fields["transaction_id"].flatMap { $0.isEmpty ? nil : $0 }))
     }
 
     /// `yyyyMMddHHmmss` read at +08:00 (`time_end`).

@@ -9,6 +9,9 @@ import PayFleetMessages
 /// - query: SUCCESS and REFUND are paid; NOTPAY, USERPAYING and PAYERROR (the payer may try again) pending;
 ///   CLOSED and REVOKED closed; ORDER_NOT_EXIST not found.
 /// - close: ORDER_NOT_EXIST counts as closed.
+/// - refund (`/v3/refund/domestic/refunds`, out_refund_no = our refund number) and refund query: SUCCESS is
+///   succeeded, PROCESSING processing, ABNORMAL (the payer's card refused it) and CLOSED failed; a refund the query
+///   cannot find (RESOURCE_NOT_EXISTS) not found.
 public struct WeChatPayV3Gateway: PaymentGateway {
     public let client: WeChatPayV3Client
     public var channel: ChannelID { .wechatpay }
@@ -68,6 +71,37 @@ public struct WeChatPayV3Gateway: PaymentGateway {
             try await client.closeTransaction(outTradeNo: paymentNo)
         } catch where error.code == .notFound {
             return
+        }
+    }
+
+    public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
+        let result = try await client.refund(
+            WeChatPayV3RefundRequest(
+                outTradeNo: order.paymentNo, outRefundNo: order.refundNo, refundMinor: order.amountMinor,
+                totalMinor: order.paymentAmountMinor, currency: order.currency,
+                reason: order.reason.isEmpty ? nil : order.reason))
+        return Self.state(result)
+    }
+
+    public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {
+        do {
+            return Self.state(try await client.queryRefund(outRefundNo: lookup.refundNo))
+        } catch where error.code == .notFound {
+            return .notFound
+        }
+    }
+
+    static func state(_ result: WeChatPayV3RefundResult) -> ChannelRefundState {
+        switch result.status {
+        case .success:
+            .succeeded(
+                ChannelRefund(
+                    refundNo: result.outRefundNo, channelRefundNo: result.refundID, amountMinor: result.refundMinor,
+                    succeededAt: result.successTime, raw: result.raw))
+        case .abnormal, .closed:
+            .failed(channelRefundNo: result.refundID, detail: result.status.rawValue, raw: result.raw)
+        default:
+            .processing(channelRefundNo: result.refundID, raw: result.raw)
         }
     }
 }

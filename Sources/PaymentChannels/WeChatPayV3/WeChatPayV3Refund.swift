@@ -8,6 +8,7 @@ struct WeChatPayV3Refund: Decodable {
     var outTradeNo: String?
     var outRefundNo: String?
     var refundID: String?
+    var transactionID: String?
     var refundStatus: String?
     var successTime: String?
     var amount: Amount?
@@ -17,6 +18,7 @@ struct WeChatPayV3Refund: Decodable {
         case outTradeNo = "out_trade_no"
         case outRefundNo = "out_refund_no"
         case refundID = "refund_id"
+        case transactionID = "transaction_id"
         case refundStatus = "refund_status"
         case successTime = "success_time"
     }

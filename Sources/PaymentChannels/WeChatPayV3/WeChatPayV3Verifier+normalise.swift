@@ -67,7 +67,8 @@ extension WeChatPayV3Verifier {
                 id: notification.id, channel: .wechatpay, merchant: merchant.id, refundNo: refundNo,
                 channelRefundNo: refundID, paymentNo: paymentNo,
                 status: notification.eventType == "REFUND.SUCCESS" ? .succeeded : .failed, amountMinor: amount,
-                occurredAt: occurredAt, raw: notification.plaintext))
+                occurredAt: occurredAt, raw: notification.plaintext,
+                channelTradeNo: refund.transactionID.flatMap { $0.isEmpty ? nil : $0 }))
     }
 
     private func decode<T: Decodable>(

@@ -5,13 +5,16 @@ import _CryptoExtras
 
 /// Verifies WeChat Pay API v3 notifications for one merchant and normalises them.
 ///
-/// Checks, in order: content type, the four `Wechatpay-*` headers, WeChat Pay's `WECHATPAY/SIGNTEST/`
-/// probe, the timestamp window, the key named by `Wechatpay-Serial`, the RSA-SHA256 signature over
+/// Checks, in order: content type, the four `Wechatpay-*` headers, `Wechatpay-Signature-Type` (absent, or
+/// `WECHATPAY2-SHA256-RSA2048`: any other algorithm is refused as a bad signature), WeChat Pay's
+/// `WECHATPAY/SIGNTEST/` probe, the timestamp window, the key named by `Wechatpay-Serial`, the RSA-SHA256 signature over
 /// `timestamp\nnonce\nbody\n` (raw body bytes), then decrypts the AES-256-GCM resource with the APIv3 key
 /// and checks `mchid`/`appid`.
 public struct WeChatPayV3Verifier: NotificationVerifier {
     /// What WeChat Pay puts at the start of `Wechatpay-Signature` when it probes a merchant's verification.
     public static let probeSignaturePrefix = "WECHATPAY/SIGNTEST/"
+    /// The only signature algorithm WeChat Pay API v3 notifications use (RSA-SHA256 with a 2048-bit key).
+    public static let signatureType = "WECHATPAY2-SHA256-RSA2048"
 
     public let merchant: WeChatPayV3Merchant
     /// How far `Wechatpay-Timestamp` may be from `now`, either way.
@@ -40,6 +43,11 @@ public struct WeChatPayV3Verifier: NotificationVerifier {
         let nonce = try requiredHeader(request, "Wechatpay-Nonce")
         let signature = try requiredHeader(request, "Wechatpay-Signature")
         let serial = try requiredHeader(request, "Wechatpay-Serial")
+        if let signatureType = request.header("Wechatpay-Signature-Type"), signatureType != Self.signatureType {
+            throw .badSignature(
+                "Wechatpay-Signature-Type must be \(Self.signatureType)",
+                detail: "Wechatpay-Signature-Type \(signatureType.prefix(40))")
+        }
 
         try WeChatPayV3SignatureCheck.verify(
             timestamp: timestamp, nonce: nonce, signature: signature, serial: serial, body: request.body,
