@@ -49,6 +49,8 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(name: .customLong("no"), help: "out_trade_no for pay and close, out_refund_no for refund.") var number: String
         @Option(name: .customLong("sandbox"), help: "The sandbox's base URL (default: sandbox.host:sandbox.port).")
         var sandboxURL: String?
+        @Flag(help: "pay: pay even an order the channel closed (the payer paid in the instant before the close).")
+        var late = false
 
         func run() async throws {
             guard ["pay", "close", "refund"].contains(action) else { throw ValidationError("action: pay, close or refund") }
@@ -65,7 +67,8 @@ struct SandboxCommand: AsyncParsableCommand {
                 let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters), as: UTF8.self)
                 _ = try await SandboxCommand.control(.POST, "\(base)/sandbox/baidu/cashier", json: json)
             }
-            print(try await SandboxCommand.control(.POST, "\(base)/sandbox/\(channel)/\(action)/\(number)"))
+            let query = late && action == "pay" ? "?late=1" : ""
+            print(try await SandboxCommand.control(.POST, "\(base)/sandbox/\(channel)/\(action)/\(number)\(query)"))
         }
     }
 

@@ -21,6 +21,7 @@ struct AlipaySandbox: SandboxChannel {
     let dispatcher: NotificationDispatcher
     let notifyBaseURL: String
     let dropHold: Duration
+    let completer: RefundCompleter
 
     var name: String { "alipay" }
     var faultEndpoints: [String] { Self.methods + ["alipay.notify"] }
@@ -45,6 +46,8 @@ struct AlipaySandbox: SandboxChannel {
         var method: String
         var parameters: [String: String]
         var biz: [String: Any]
+        /// The fault taken for this call, if any.
+        var fault: SandboxFault?
     }
 
     // MARK: Gateway
@@ -96,7 +99,7 @@ struct AlipaySandbox: SandboxChannel {
         guard let biz = SandboxJSON.decode(Array((parameters["biz_content"] ?? "").utf8)) else {
             return respond(method, .failure("isv.invalid-parameter", "biz_content 不是合法的JSON", code: "40002"), tampered: false)
         }
-        let call = Call(merchant: merchant, method: method, parameters: parameters, biz: biz)
+        let call = Call(merchant: merchant, method: method, parameters: parameters, biz: biz, fault: fault)
         let member: Member
         switch method {
         case "alipay.trade.create", "alipay.trade.precreate": member = create(call)
@@ -212,6 +215,9 @@ struct AlipaySandbox: SandboxChannel {
         }
     }
 
+    /// Synchronous, as Alipay's is: a new out_request_no is refunded at once (`fund_change` Y); the same number again
+    /// answers `fund_change` N. The trade's refund notification follows after `sandbox.refund_complete_ms`. Under
+    /// `refuse` or `abnormal` faults Alipay refuses (it has no asynchronous failure).
     func refund(_ call: Call) -> Member {
         guard let outTradeNo = SandboxJSON.string(call.biz, "out_trade_no"),
             let amountText = SandboxJSON.string(call.biz, "refund_amount"),
@@ -220,36 +226,32 @@ struct AlipaySandbox: SandboxChannel {
             return .failure("ACQ.INVALID_PARAMETER", "参数无效：out_trade_no 或 refund_amount")
         }
         let requestNo = SandboxJSON.string(call.biz, "out_request_no") ?? outTradeNo
-        return ledger.update(key(call, outTradeNo)) { payment -> Member in
-            guard payment != nil else { return .failure("ACQ.TRADE_NOT_EXIST", "交易不存在") }
-            var fundChange = "N"
-            if let existing = payment!.refunds.first(where: { $0.outRefundNo == requestNo }) {
-                guard existing.amountMinor == amount else {
-                    return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额与原退款请求不一致")
-                }
-            } else {
-                guard payment!.paidAt != nil, payment!.refundedMinor < payment!.amountMinor else {
-                    return .failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
-                }
-                guard payment!.refundedMinor + amount <= payment!.amountMinor else {
-                    return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
-                }
-                let now = Date()
-                payment!.refunds.append(
-                    SandboxRefund(
-                        outRefundNo: requestNo, refundID: requestNo, amountMinor: amount,
-                        reason: SandboxJSON.string(call.biz, "refund_reason"), notifyURL: nil, status: .success,
-                        createdAt: now, succeededAt: now))
-                if payment!.refundedMinor == payment!.amountMinor {
-                    payment!.status = .closed
-                    payment!.closedAt = now
-                }
-                fundChange = "Y"
+        let refuse = call.fault?.mode == .refuse || call.fault?.mode == .abnormal
+        let result = ledger.requestRefund(key(call, outTradeNo), outRefundNo: requestNo, amount: amount, refuse: refuse) {
+            _ in
+            let now = Date()
+            return SandboxRefund(
+                outRefundNo: requestNo, refundID: requestNo, amountMinor: amount,
+                reason: SandboxJSON.string(call.biz, "refund_reason"), notifyURL: nil, status: .success,
+                createdAt: now, succeededAt: now)
+        }
+        switch result {
+        case .failure(.noOrder): return .failure("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        case .failure(.notPaid), .failure(.refused): return .failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+        case .failure(.amountDiffers): return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额与原退款请求不一致")
+        case .failure(.exceeds): return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
+        case .failure(.invalid(let why)): return .failure("ACQ.INVALID_PARAMETER", why)
+        case .success(let made):
+            if made.created {
+                let account = call.merchant.appID
+                completer.schedule { _ = await refund(outRefundNo: requestNo, account: account) }
             }
             return .success([
-                "out_trade_no": outTradeNo, "trade_no": payment!.tradeNo, "buyer_logon_id": "sandbox***@example.com",
-                "fund_change": fundChange, "refund_fee": Money.formatDecimal(payment!.refundedMinor),
-                "gmt_refund_pay": WeChatTime.chinaStandard(Date()), "buyer_user_id": payment!.payer ?? "2088102177846875",
+                "out_trade_no": outTradeNo, "trade_no": made.payment.tradeNo, "buyer_logon_id": "sandbox***@example.com",
+                "fund_change": made.created ? "Y" : "N",
+                "refund_fee": Money.formatDecimal(made.payment.refundedSuccessMinor),
+                "gmt_refund_pay": WeChatTime.chinaStandard(Date()),
+                "buyer_user_id": made.payment.payer ?? "2088102177846875",
             ])
         }
     }
@@ -267,30 +269,36 @@ struct AlipaySandbox: SandboxChannel {
             "out_trade_no": outTradeNo, "trade_no": payment.tradeNo, "out_request_no": requestNo,
             "total_amount": Money.formatDecimal(payment.amountMinor),
         ]
-        if let refund = payment.refunds.first(where: { $0.outRefundNo == requestNo }) {
+        if let refund = payment.refunds.first(where: { $0.outRefundNo == requestNo && $0.status == .success }) {
             fields["refund_amount"] = Money.formatDecimal(refund.amountMinor)
             fields["refund_status"] = "REFUND_SUCCESS"
         }
         return .success(fields)
     }
 
+    /// A paid trade refunded in full is TRADE_CLOSED, as at Alipay.
     func tradeStatus(_ payment: SandboxPayment) -> String {
         switch payment.status {
         case .unpaid: "WAIT_BUYER_PAY"
-        case .paid: "TRADE_SUCCESS"
+        case .paid: payment.refundedSuccessMinor >= payment.amountMinor ? "TRADE_CLOSED" : "TRADE_SUCCESS"
         case .closed: "TRADE_CLOSED"
         }
     }
 
+    func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
+        let number = "HZ" + SandboxIDs.digits(24)
+        return (number, number)
+    }
+
     // MARK: Acts (POST /sandbox/alipay/…)
 
-    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
         let found: SandboxPayment
         switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.payUnpaid(found.key)
+        let paid = ledger.payUnpaid(found.key, late: late)
         guard let paid, let paidAt = paid.paidAt else {
             return .error(409, "alipay trade \(outTradeNo) is closed; it cannot be paid")
         }
@@ -324,12 +332,14 @@ struct AlipaySandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let payment: SandboxPayment
+        let found: SandboxPayment
         switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let found): payment = found
+        case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        guard let refund = payment.refunds.first(where: { $0.outRefundNo == outRefundNo }), let paidAt = payment.paidAt
+        // A console refund is made here; an API refund was made by its call already.
+        guard let (payment, refund) = ledger.completeRefund(found.key, outRefundNo: outRefundNo),
+            let paidAt = payment.paidAt
         else {
             return .error(404, "no alipay refund \(outRefundNo)")
         }
@@ -338,8 +348,9 @@ struct AlipaySandbox: SandboxChannel {
             appID: payment.appID, sellerID: merchantSeller(payment), outTradeNo: payment.outTradeNo,
             tradeNo: payment.tradeNo, totalAmount: payment.amountMinor, notifyID: "", gmtPayment: paidAt,
             subject: payment.subject, tradeStatus: tradeStatus(payment))
-        parameters["refund_fee"] = Money.formatDecimal(payment.refundedMinor)
+        parameters["refund_fee"] = Money.formatDecimal(payment.refundedSuccessMinor)
         parameters["gmt_refund"] = WeChatTime.chinaStandard(refund.succeededAt ?? Date()) + ".000"
+        parameters["send_back_fee"] = Money.formatDecimal(refund.amountMinor)
         parameters["out_biz_no"] = refund.outRefundNo
         var reply = await notify(payment, event: "REFUND", url: payment.notifyURL, parameters: parameters)
         if var object = SandboxJSON.decode(reply.body) {

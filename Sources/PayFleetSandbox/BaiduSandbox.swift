@@ -9,8 +9,10 @@ import _CryptoExtras
 /// - `POST /sandbox/baidu/cashier`: the payer's mini program opening the cashier with the `orderInfo` PayFleet
 ///   signed (`swan.requestPolymerPayment`; form or JSON body). The `rsaSign` over `appKey`, `dealId`,
 ///   `totalAmount`, `tpOrderId` must verify with the developer public key; the order then exists, unpaid.
-/// - `GET /rest/2.0/smartapp/pay/paymentservice/findByTpOrderId` ("查询订单") and `POST /cashier/applyOrderRefund`
-///   ("申请退款"), both under the paths the real APIs use, each request's `rsaSign` (over every other parameter,
+/// - `GET /rest/2.0/smartapp/pay/paymentservice/findByTpOrderId` ("查询订单", with the payer's `userId`),
+///   `POST /cashier/applyOrderRefund` ("申请退款") and `GET /rest/2.0/smartapp/pay/paymentservice/findOrderRefund`
+///   ("查询退款": the order's refund batches, `refundStatus` 1 processing, 2 succeeded, 3 failed), all under the
+///   paths the real APIs use, each request's `rsaSign` (over every other parameter,
 ///   sorted) checked with the developer public key. Replies are `{"errno":…,"msg":…,"data":…}`: a refused
 ///   signature or unknown `appKey` is errno 6 (no permission; Baidu documents no signature errno for these
 ///   APIs), an unknown order errno 2100, wrong `orderId`/`userId` errno 10002, a refund beyond what is left
@@ -22,8 +24,9 @@ import _CryptoExtras
 ///   ``NotificationRetrySchedule/baiduRefund``. Baidu configures the callback URLs per app in its console, so
 ///   they go to the orderInfo's `notifyUrl`, else `<notify_base_url>/notify/baidu/<merchant>`.
 ///
-/// Faults: `baidu.cashier`, `baidu.query`, `baidu.refund` (`error5xx` answers HTTP 500 errno 2; `tamper` has no
-/// effect, Baidu's replies are unsigned), `baidu.notify`.
+/// Faults: `baidu.cashier`, `baidu.query`, `baidu.refund`, `baidu.refund_query` (`error5xx` answers HTTP 500 errno
+/// 2; `tamper` has no effect, Baidu's replies are unsigned; `refuse` on the refund is errno 10001, `abnormal` a
+/// refund callback with refundStatus 2), `baidu.notify`.
 struct BaiduSandbox: SandboxChannel {
     let settings: SandboxSettings.Baidu
     let ledger: SandboxLedger
@@ -31,9 +34,12 @@ struct BaiduSandbox: SandboxChannel {
     let dispatcher: NotificationDispatcher
     let notifyBaseURL: String
     let dropHold: Duration
+    let completer: RefundCompleter
 
     var name: String { "baidu" }
-    var faultEndpoints: [String] { ["cashier", "query", "refund", "notify"].map { "baidu.\($0)" } }
+    var faultEndpoints: [String] {
+        ["cashier", "query", "refund", "refund_query", "notify"].map { "baidu.\($0)" }
+    }
 
     /// A reply before faults: Baidu's envelope.
     struct Plain {
@@ -61,29 +67,35 @@ struct BaiduSandbox: SandboxChannel {
         router.post("/sandbox/baidu/cashier") { request, _ in
             let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
             let parameters = Self.parameters(body: body, contentType: request.headers[.contentType])
-            return await handle(endpoint: "baidu.cashier") { cashier(parameters ?? [:]) }.response
+            return await handle(endpoint: "baidu.cashier") { _ in cashier(parameters ?? [:]) }.response
         }
         router.get(RouterPath(BaiduClient.queryPath)) { request, _ in
             let parameters = (try? FormCodec.decode(Array((request.uri.query ?? "").utf8))).map(Self.dictionary)
-            return await handle(endpoint: "baidu.query") {
+            return await handle(endpoint: "baidu.query") { _ in
                 authenticated(parameters, appKeyField: "pmAppKey") { query($0, $1) }
             }.response
         }
         router.post(RouterPath(BaiduClient.refundPath)) { request, _ in
             let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
             let parameters = (try? FormCodec.decode(body)).map(Self.dictionary)
-            return await handle(endpoint: "baidu.refund") {
-                authenticated(parameters, appKeyField: "appKey") { refund($0, $1) }
+            return await handle(endpoint: "baidu.refund") { fault in
+                authenticated(parameters, appKeyField: "appKey") { refund($0, $1, fault: fault) }
+            }.response
+        }
+        router.get(RouterPath(BaiduClient.refundQueryPath)) { request, _ in
+            let parameters = (try? FormCodec.decode(Array((request.uri.query ?? "").utf8))).map(Self.dictionary)
+            return await handle(endpoint: "baidu.refund_query") { _ in
+                authenticated(parameters, appKeyField: "pmAppKey") { queryRefunds($0, $1) }
             }.response
         }
     }
 
-    private func handle(endpoint: String, _ operation: () -> Plain) async -> SandboxReply {
+    private func handle(endpoint: String, _ operation: (SandboxFault?) -> Plain) async -> SandboxReply {
         let fault = faults.take(endpoint)
         if fault?.mode == .error5xx {
             return Plain.failure(2, "service temporarily unavailable", status: 500).reply
         }
-        return await operation().reply.applying(fault, dropHold: dropHold)
+        return await operation(fault).reply.applying(fault, dropHold: dropHold)
     }
 
     /// Checks the request's `rsaSign` over every other parameter with the developer public key.
@@ -166,39 +178,67 @@ struct BaiduSandbox: SandboxChannel {
             "dealId": Int64(merchant.dealID) ?? 0, "createTime": Int64(payment.createdAt.timeIntervalSince1970),
             "bizInfo": "", "parentOrderId": 0, "parentType": 0, "tpId": 0, "type": 0,
             "tradeNo": payment.paidAt == nil ? "" : "2026" + payment.tradeNo, "appKey": merchant.appKey,
+            "userId": Int64(payment.payer ?? "") ?? 0,
         ]
         return .success(data)
     }
 
-    func refund(_ merchant: SandboxSettings.BaiduMerchant, _ parameters: [String: String]) -> Plain {
+    /// "查询退款": the refund batches of the order `tpOrderId` of the payer `userId`.
+    func queryRefunds(_ merchant: SandboxSettings.BaiduMerchant, _ parameters: [String: String]) -> Plain {
+        guard let tpOrderID = parameters["tpOrderId"], let userID = parameters["userId"] else {
+            return .failure(1000, "参数错误：tpOrderId 或 userId")
+        }
+        guard let payment = ledger.payment(key(merchant, tpOrderID)) else { return .failure(2100, "order no exists") }
+        guard payment.payer == userID else { return .failure(10002, "userId 与支付回调不一致") }
+        let batches = payment.refunds.map { refund -> [String: Any] in
+            let status: Int
+            switch refund.status {
+            case .processing: status = 1
+            case .success: status = 2
+            case .failed: status = 3
+            }
+            return [
+                "bizRefundBatchId": refund.outRefundNo, "orderId": Int64(payment.tradeNo) ?? 0,
+                "refundBatchId": Int64(refund.refundID) ?? 0, "refundStatus": status,
+                "userId": Int64(payment.payer ?? "") ?? 0,
+            ]
+        }
+        return .success(batches)
+    }
+
+    func refund(
+        _ merchant: SandboxSettings.BaiduMerchant, _ parameters: [String: String], fault: SandboxFault?
+    ) -> Plain {
         guard let tpOrderID = parameters["tpOrderId"], let orderID = parameters["orderId"],
             let userID = parameters["userId"], let reason = parameters["refundReason"], !reason.isEmpty,
             ["1", "2", "3"].contains(parameters["refundType"] ?? "")
         else {
             return .failure(1000, "参数错误：tpOrderId、orderId、userId、refundType 或 refundReason")
         }
-        let money = parameters["applyRefundMoney"].flatMap { Int64($0) }
-        let batch = parameters["bizRefundBatchId"].flatMap { $0.isEmpty ? nil : $0 }
-        return ledger.update(key(merchant, tpOrderID)) { payment -> Plain in
-            guard let current = payment else { return .failure(2100, "order no exists") }
-            guard current.tradeNo == orderID, current.payer == userID else {
-                return .failure(10002, "orderId 或 userId 与支付回调不一致")
-            }
-            guard current.paidAt != nil else { return .failure(10001, "订单未支付，不可退款") }
-            let amount = money ?? (current.amountMinor - current.refundedMinor)
-            let number = batch ?? tpOrderID
-            if let existing = current.refunds.first(where: { $0.outRefundNo == number }) {
-                guard existing.amountMinor == amount else { return .failure(1000, "参数错误：同一退款批次金额不一致") }
-                return .success(["refundBatchId": existing.refundID, "refundPayMoney": String(existing.amountMinor)])
-            }
-            guard amount > 0, current.refundedMinor + amount <= current.amountMinor else {
-                return .failure(10001, "退款金额超过可退金额")
-            }
-            let refund = SandboxRefund(
+        let key = key(merchant, tpOrderID)
+        let left = ledger.payment(key).map { $0.amountMinor - $0.refundedMinor } ?? 0
+        let amount = parameters["applyRefundMoney"].flatMap { Int64($0) } ?? left
+        let number = parameters["bizRefundBatchId"].flatMap { $0.isEmpty ? nil : $0 } ?? tpOrderID
+        let result = ledger.requestRefund(
+            key, outRefundNo: number, amount: amount, refuse: fault?.mode == .refuse,
+            check: { $0.tradeNo == orderID && $0.payer == userID ? nil : "orderId 或 userId 与支付回调不一致" }
+        ) { _ in
+            SandboxRefund(
                 outRefundNo: number, refundID: "1" + SandboxIDs.digits(8), amountMinor: amount, reason: reason,
-                notifyURL: nil, status: .processing, createdAt: Date(), succeededAt: nil)
-            payment!.refunds.append(refund)
-            return .success(["refundBatchId": refund.refundID, "refundPayMoney": String(amount)])
+                notifyURL: nil, status: .processing, createdAt: Date(), failsOnCompletion: fault?.mode == .abnormal)
+        }
+        switch result {
+        case .failure(.noOrder): return .failure(2100, "order no exists")
+        case .failure(.notPaid): return .failure(10001, "订单未支付，不可退款")
+        case .failure(.amountDiffers): return .failure(1000, "参数错误：同一退款批次金额不一致")
+        case .failure(.exceeds), .failure(.refused): return .failure(10001, "退款金额超过可退金额")
+        case .failure(.invalid(let why)): return .failure(10002, why)
+        case .success(let made):
+            if made.created {
+                let account = merchant.appKey
+                completer.schedule { _ = await refund(outRefundNo: number, account: account) }
+            }
+            return .success(["refundBatchId": made.refund.refundID, "refundPayMoney": String(made.refund.amountMinor)])
         }
     }
 
@@ -213,13 +253,13 @@ struct BaiduSandbox: SandboxChannel {
 
     // MARK: Acts (POST /sandbox/baidu/…)
 
-    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
         let found: SandboxPayment
         switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.payUnpaid(found.key)
+        let paid = ledger.payUnpaid(found.key, late: late)
         guard let paid, let paidAt = paid.paidAt, let merchant = settings.merchant(appKey: paid.appID) else {
             return .error(409, "baidu order \(outTradeNo) is cancelled; it cannot be paid")
         }
@@ -255,11 +295,20 @@ struct BaiduSandbox: SandboxChannel {
         }
         let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
         guard let (payment, refund) = completed else { return .error(404, "no baidu refund \(outRefundNo)") }
+        // The callback numbers refundStatus 1 succeeded, 2 failed.
+        let failed = refund.status == .failed
         var parameters = BaiduNotificationSigner.refundParameters(
-            orderID: payment.tradeNo, tpOrderID: payment.outTradeNo, refundBatchID: refund.refundID)
+            orderID: payment.tradeNo, tpOrderID: payment.outTradeNo, refundBatchID: refund.refundID,
+            refundStatus: failed ? "2" : "1")
         parameters["userId"] = payment.payer ?? parameters["userId"]
         return await notify(
-            payment, event: "REFUND_SUCCESS", parameters: parameters, schedule: NotificationRetrySchedule.baiduRefund)
+            payment, event: failed ? "REFUND_FAILED" : "REFUND_SUCCESS", parameters: parameters,
+            schedule: NotificationRetrySchedule.baiduRefund)
+    }
+
+    func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
+        let batch = "1" + SandboxIDs.digits(8)
+        return (batch, batch)
     }
 
     func state(outTradeNo: String, account: String?) -> SandboxReply {
@@ -281,7 +330,8 @@ struct BaiduSandbox: SandboxChannel {
         let job = NotificationDispatcher.Job(
             key: payment.key,
             delivery: SandboxDelivery(
-                id: "\(event.lowercased()):\(payment.tradeNo)", event: event, url: payment.notifyURL),
+                id: "\(event.lowercased()):\(parameters["refundBatchId"] ?? payment.tradeNo)", event: event,
+                url: payment.notifyURL),
             faultEndpoint: "baidu.notify", schedule: schedule,
             accepts: { status, body in
                 guard status == 200, let reply = SandboxJSON.decode(Array(body.utf8)) else { return false }

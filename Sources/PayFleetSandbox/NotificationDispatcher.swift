@@ -106,7 +106,7 @@ final class NotificationDispatcher: Sendable {
             sends = 2
         case .tamper?:
             tampered = true
-        case .error5xx?, nil:
+        case .error5xx?, .refuse?, .abnormal?, nil:
             break
         }
         var accepted = false

@@ -9,12 +9,16 @@ protocol SandboxChannel: Sendable {
     /// The endpoint names a fault may target (`wechatpay.prepay`, …, `wechatpay.notify`).
     var faultEndpoints: [String] { get }
     func addRoutes(to router: Router<BasicRequestContext>)
-    /// The payer pays: the order becomes paid and the payment notification is sent.
-    func pay(outTradeNo: String, account: String?) async -> SandboxReply
+    /// The payer pays: the order becomes paid and the payment notification is sent. `late`: even an order the
+    /// channel closed (the payer paid in the instant before the close).
+    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply
     /// The order closes unpaid (e.g. it expired), with the notification the channel sends for that, if any.
     func close(outTradeNo: String, account: String?) async -> SandboxReply
-    /// The refund completes and its notification is sent.
+    /// The refund completes (or fails, under the `abnormal` fault) and its notification is sent.
     func refund(outRefundNo: String, account: String?) async -> SandboxReply
+    /// The refund numbers the channel gives a refund made in its merchant console: the out_refund_no it records
+    /// (none of the merchant's) and its own refund id.
+    func consoleRefundNumbers() -> (outRefundNo: String, refundID: String)
     /// The sandbox's view of the order.
     func state(outTradeNo: String, account: String?) -> SandboxReply
 }

@@ -5,6 +5,8 @@ import Hummingbird
 struct SandboxControlRoutes: Sendable {
     let channels: [any SandboxChannel]
     let faults: FaultInjector
+    let ledger: SandboxLedger
+    let completer: RefundCompleter
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("/sandbox/faults") { request, _ in
@@ -22,15 +24,59 @@ struct SandboxControlRoutes: Sendable {
             guard let (channel, number) = target(context) else { return unknownChannel(context).response }
             return channel.state(outTradeNo: number, account: request.uri.queryParameters.get("account")).response
         }
+        router.get("/sandbox/refunds") { request, _ in
+            SandboxReply.json(200, ledger.refundAudit(channel: request.uri.queryParameters.get("channel"))).response
+        }
         router.post("/sandbox/:channel/:act/:no") { request, context in
             guard let (channel, number) = target(context) else { return unknownChannel(context).response }
             let account = request.uri.queryParameters.get("account")
             switch context.parameters.get("act") {
-            case "pay": return await channel.pay(outTradeNo: number, account: account).response
+            case "pay":
+                let late = ["1", "true"].contains(request.uri.queryParameters.get("late") ?? "")
+                return await channel.pay(outTradeNo: number, account: account, late: late).response
             case "close": return await channel.close(outTradeNo: number, account: account).response
             case "refund": return await channel.refund(outRefundNo: number, account: account).response
-            default: return SandboxReply.error(404, "unknown act; use pay, close or refund").response
+            case "console-refund":
+                let amount = request.uri.queryParameters.get("amount").flatMap { Int64($0) }
+                return await consoleRefund(channel, outTradeNo: number, account: account, amount: amount).response
+            default: return SandboxReply.error(404, "unknown act; use pay, close, refund or console-refund").response
             }
+        }
+    }
+
+    /// The merchant refunds in the channel's console: a refund under the channel's own numbers (none of the
+    /// merchant's), `amount` or all that is left, completed and notified like any other.
+    private func consoleRefund(
+        _ channel: any SandboxChannel, outTradeNo: String, account: String?, amount: Int64?
+    ) async -> SandboxReply {
+        let payment: SandboxPayment
+        switch ledger.unique(channel: channel.name, outTradeNo: outTradeNo, account: account) {
+        case .success(let found): payment = found
+        case .failure(let error): return error.reply
+        }
+        let (outRefundNo, refundID) = channel.consoleRefundNumbers()
+        let result = ledger.requestRefund(
+            payment.key, outRefundNo: outRefundNo, amount: amount ?? (payment.amountMinor - payment.refundedMinor)
+        ) { _ in
+            SandboxRefund(
+                outRefundNo: outRefundNo, refundID: refundID, amountMinor: amount ?? (payment.amountMinor - payment.refundedMinor),
+                reason: "console", notifyURL: nil, status: .processing, createdAt: Date(), origin: .console)
+        }
+        switch result {
+        case .failure(let refusal):
+            return .error(409, "the \(channel.name) console refuses the refund: \(refusal.text)")
+        case .success(let made):
+            if completer.delay == nil {
+                _ = await channel.refund(outRefundNo: outRefundNo, account: payment.key.account)
+            } else {
+                completer.schedule { _ = await channel.refund(outRefundNo: outRefundNo, account: payment.key.account) }
+            }
+            return .json(
+                200,
+                [
+                    "channel": channel.name, "out_trade_no": outTradeNo, "out_refund_no": made.refund.outRefundNo,
+                    "refund_id": made.refund.refundID, "amount": made.refund.amountMinor, "origin": "console",
+                ])
         }
     }
 

@@ -16,6 +16,13 @@ public struct SandboxFault: Sendable, Equatable {
         case duplicate
         /// The reply's or the notification's signature does not verify.
         case tamper
+        /// Refund API only (`<channel>.refund`): the channel refuses the refund for good in its own format (WeChat
+        /// Pay `INVALID_REQUEST`, Alipay `ACQ.TRADE_STATUS_ERROR`, Baidu errno 10001, Stripe
+        /// `invalid_request_error`), making nothing.
+        case refuse
+        /// Refund API only: the refund is accepted and later fails (WeChat Pay ABNORMAL, v2 CHANGE, Baidu refund
+        /// status 2, Stripe `failed`), with that failure's notification. Alipay refunds synchronously: refused.
+        case abnormal
     }
 
     /// `wechatpay.prepay`, `alipay.trade.query`, `wechatpay.notify`, …
@@ -71,6 +78,9 @@ final class FaultInjector: Sendable {
         }
         if !fault.isNotification, fault.mode == .duplicate {
             return "duplicate applies to notifications (<channel>.notify), not API endpoints"
+        }
+        if fault.mode == .refuse || fault.mode == .abnormal, !fault.endpoint.hasSuffix(".refund") {
+            return "\(fault.mode.rawValue) applies to refund API endpoints (<channel>.refund)"
         }
         if let delay = fault.delayMilliseconds, delay < 0 { return "delay_ms must not be negative" }
         faults.withLock { $0[fault.endpoint] = fault }

@@ -5,6 +5,43 @@ import Synchronization
 /// one closure under the lock, so a query never sees half of a pay or a refund.
 final class SandboxLedger: Sendable {
     private let payments = Mutex<[SandboxPaymentKey: SandboxPayment]>([:])
+    /// Refund API calls refused, for the audit of `GET /sandbox/refunds`.
+    private let refused = Mutex<[RefusedRefund]>([])
+
+    /// A refund API call the channel refused.
+    struct RefusedRefund: Sendable {
+        var key: SandboxPaymentKey
+        var outRefundNo: String
+        var amountMinor: Int64
+        var reason: String
+    }
+
+    /// Why a refund API call was refused; each channel words it its own way.
+    enum RefundRefusal: Error, Equatable {
+        /// No such order.
+        case noOrder
+        /// The order was never paid.
+        case notPaid
+        /// The number names an earlier refund of another amount.
+        case amountDiffers(existing: Int64)
+        /// More than the order has left.
+        case exceeds(left: Int64)
+        /// The channel's own check failed (a total that is not the order's, a user id that is not the payer's, …).
+        case invalid(String)
+        /// The `refuse` fault.
+        case refused
+
+        var text: String {
+            switch self {
+            case .noOrder: "no such order"
+            case .notPaid: "the order is not paid"
+            case .amountDiffers(let existing): "the number was used for a refund of \(existing)"
+            case .exceeds(let left): "more than the \(left) left"
+            case .invalid(let why): why
+            case .refused: "refused (fault)"
+            }
+        }
+    }
 
     /// Runs `body` on the order `key` (nil when there is none) and stores what it leaves there.
     func update<T>(_ key: SandboxPaymentKey, _ body: (inout SandboxPayment?) throws -> T) rethrows -> T {
@@ -34,6 +71,17 @@ final class SandboxLedger: Sendable {
         payments.withLock { all in
             all.values.filter {
                 $0.key.channel == channel && $0.tradeNo == tradeNo && (account == nil || $0.key.account == account)
+            }
+        }
+    }
+
+    /// The orders of `channel` holding a refund whose channel id is `refundID`, under any account unless `account` is
+    /// given.
+    func find(channel: String, refundID: String, account: String? = nil) -> [SandboxPayment] {
+        payments.withLock { all in
+            all.values.filter {
+                $0.key.channel == channel && (account == nil || $0.key.account == account)
+                    && $0.refunds.contains { $0.refundID == refundID }
             }
         }
     }
@@ -73,10 +121,16 @@ final class SandboxLedger: Sendable {
 
 extension SandboxLedger {
     /// The payer pays an unpaid order: unpaid → paid now (a paid order stays as it was). The order as it is then,
-    /// or nil when it is unknown or was closed unpaid: a closed order cannot be paid.
-    func payUnpaid(_ key: SandboxPaymentKey) -> SandboxPayment? {
+    /// or nil when it is unknown or was closed unpaid: a closed order cannot be paid — unless `late`, the payer
+    /// having paid in the instant before the close reached the channel (a race real channels have).
+    func payUnpaid(_ key: SandboxPaymentKey, late: Bool = false) -> SandboxPayment? {
         update(key) { payment -> SandboxPayment? in
-            guard var found = payment, found.status != .closed || found.paidAt != nil else { return nil }
+            guard var found = payment else { return nil }
+            if late, found.status == .closed, found.paidAt == nil {
+                found.status = .unpaid
+                found.closedAt = nil
+            }
+            guard found.status != .closed || found.paidAt != nil else { return nil }
             if found.status == .unpaid {
                 found.status = .paid
                 found.paidAt = Date()
@@ -102,18 +156,146 @@ extension SandboxLedger {
         }
     }
 
-    /// The channel completes a refund: processing → success now (a finished refund stays as it was). The order and
-    /// the refund, or nil when either is unknown.
+    /// The channel completes a refund: processing → success now, or failed for one made under the `abnormal` fault
+    /// (a finished refund stays as it was). The order and the refund, or nil when either is unknown.
     func completeRefund(_ key: SandboxPaymentKey, outRefundNo: String) -> (SandboxPayment, SandboxRefund)? {
         update(key) { payment -> (SandboxPayment, SandboxRefund)? in
             guard var found = payment, let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo })
             else { return nil }
             if found.refunds[index].status == .processing {
-                found.refunds[index].status = .success
-                found.refunds[index].succeededAt = Date()
+                if found.refunds[index].failsOnCompletion {
+                    found.refunds[index].status = .failed
+                    found.refunds[index].failedAt = Date()
+                } else {
+                    found.refunds[index].status = .success
+                    found.refunds[index].succeededAt = Date()
+                }
             }
             payment = found
             return (found, found.refunds[index])
         }
+    }
+
+    /// One refund API call, idempotent on `outRefundNo` as every channel is: the refund under that number made
+    /// before (same amount: a replay, counted in its `requests`), or a new one made by `make` — or a refusal
+    /// (another amount under the number, an unpaid order, more than is left, the channel's own `check`). Every call
+    /// is recorded for the audit: a repeated number is never a second refund, and never hidden either.
+    func requestRefund(
+        _ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, refuse: Bool = false,
+        check: (SandboxPayment) -> String? = { _ in nil }, make: (SandboxPayment) -> SandboxRefund
+    ) -> Result<(payment: SandboxPayment, refund: SandboxRefund, created: Bool), RefundRefusal> {
+        let result: Result<(payment: SandboxPayment, refund: SandboxRefund, created: Bool), RefundRefusal> = update(key) {
+            payment in
+            guard var found = payment else { return .failure(.noOrder) }
+            defer { payment = found }
+            if let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) {
+                found.refunds[index].requests += 1
+                if !found.refunds[index].amountsRequested.contains(amount) {
+                    found.refunds[index].amountsRequested.append(amount)
+                }
+                let existing = found.refunds[index]
+                guard existing.amountMinor == amount else { return .failure(.amountDiffers(existing: existing.amountMinor)) }
+                return .success((found, existing, false))
+            }
+            if refuse { return .failure(.refused) }
+            guard found.paidAt != nil else { return .failure(.notPaid) }
+            if let problem = check(found) { return .failure(.invalid(problem)) }
+            guard amount > 0, found.refundedMinor + amount <= found.amountMinor else {
+                return .failure(.exceeds(left: found.amountMinor - found.refundedMinor))
+            }
+            let refund = make(found)
+            found.refunds.append(refund)
+            return .success((found, refund, true))
+        }
+        if case .failure(let refusal) = result {
+            refused.withLock {
+                $0.append(RefusedRefund(key: key, outRefundNo: outRefundNo, amountMinor: amount, reason: refusal.text))
+            }
+        }
+        return result
+    }
+
+    /// A refund call the channel answered from memory (Stripe's idempotency replay): counted under the existing
+    /// refund, never making one.
+    func countRefundCall(_ key: SandboxPaymentKey, outRefundNo: String, amount: Int64) {
+        update(key) { payment in
+            guard let index = payment?.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) else { return }
+            payment!.refunds[index].requests += 1
+            if !payment!.refunds[index].amountsRequested.contains(amount) {
+                payment!.refunds[index].amountsRequested.append(amount)
+            }
+        }
+    }
+
+    /// `GET /sandbox/refunds`: every refund (with how often and with which amounts its number was asked for), every
+    /// refused call, and per paid order what it took and what went back — the ground truth a test audits PayFleet's
+    /// books against.
+    func refundAudit(channel: String?) -> [String: Any] {
+        let all = payments.withLock { all in
+            all.values.filter { channel == nil || $0.key.channel == channel }.sorted { $0.key.description < $1.key.description }
+        }
+        var refunds: [[String: Any]] = []
+        var orders: [[String: Any]] = []
+        for payment in all where payment.paidAt != nil || !payment.refunds.isEmpty {
+            orders.append([
+                "channel": payment.key.channel, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
+                "amount": payment.amountMinor, "refunded": payment.refundedSuccessMinor,
+            ])
+            for refund in payment.refunds {
+                var item: [String: Any] = [
+                    "channel": payment.key.channel, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
+                    "out_refund_no": refund.outRefundNo, "refund_id": refund.refundID, "amount": refund.amountMinor,
+                    "status": refund.status.rawValue, "origin": refund.origin.rawValue, "requests": refund.requests,
+                    "amounts_requested": refund.amountsRequested, "created_at": SandboxPayment.iso(refund.createdAt),
+                ]
+                if let at = refund.succeededAt { item["succeeded_at"] = SandboxPayment.iso(at) }
+                if let at = refund.failedAt { item["failed_at"] = SandboxPayment.iso(at) }
+                refunds.append(item)
+            }
+        }
+        let refusals = refused.withLock { list in
+            list.filter { channel == nil || $0.key.channel == channel }.map { item -> [String: Any] in
+                [
+                    "channel": item.key.channel, "account": item.key.account, "out_trade_no": item.key.outTradeNo,
+                    "out_refund_no": item.outRefundNo, "amount": item.amountMinor, "reason": item.reason,
+                ]
+            }
+        }
+        return ["refunds": refunds, "refused": refusals, "payments": orders]
+    }
+}
+
+/// Completes accepted refunds by themselves after `sandbox.refund_complete_ms`, as a channel does: each completion
+/// is the channel's own refund act (the refund succeeds, or fails under the `abnormal` fault, and its notification
+/// is sent). Cancelled at shutdown.
+final class RefundCompleter: Sendable {
+    /// nil: refunds complete only when `POST /sandbox/<channel>/refund/<no>` says so.
+    let delay: Duration?
+    private let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>])>((0, [:]))
+
+    init(delay: Duration?) {
+        self.delay = delay
+    }
+
+    func schedule(_ completion: @escaping @Sendable () async -> Void) {
+        guard let delay else { return }
+        tasks.withLock { state in
+            let id = state.next
+            state.next += 1
+            state.running[id] = Task {
+                defer { _ = self.tasks.withLock { $0.running.removeValue(forKey: id) } }
+                try? await Task.sleep(for: delay)
+                if Task.isCancelled { return }
+                await completion()
+            }
+        }
+    }
+
+    func cancelAll() {
+        let running = tasks.withLock { state in
+            defer { state.running.removeAll() }
+            return Array(state.running.values)
+        }
+        for task in running { task.cancel() }
     }
 }

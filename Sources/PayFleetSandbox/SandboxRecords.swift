@@ -50,8 +50,14 @@ public struct SandboxPayment: Sendable {
     public var refunds: [SandboxRefund] = []
     public var notifications: [SandboxDelivery] = []
 
-    /// What has been refunded so far, all refunds together.
-    public var refundedMinor: Int64 { refunds.reduce(0) { $0 + $1.amountMinor } }
+    /// What the refunds take from the order: every refund that has not failed (processing ones included), which is
+    /// what a new refund must fit beside.
+    public var refundedMinor: Int64 { refunds.filter { $0.status != .failed }.reduce(0) { $0 + $1.amountMinor } }
+
+    /// The money back with the payer: the refunds that succeeded.
+    public var refundedSuccessMinor: Int64 {
+        refunds.filter { $0.status == .success }.reduce(0) { $0 + $1.amountMinor }
+    }
 
     public var outTradeNo: String { key.outTradeNo }
 }
@@ -63,6 +69,17 @@ public struct SandboxRefund: Sendable {
         case processing
         /// Done (WeChat Pay `SUCCESS`, Alipay `REFUND_SUCCESS`).
         case success
+        /// Given up after it was accepted (WeChat Pay `ABNORMAL`, v2 `CHANGE`, Baidu refundStatus 2/3, Stripe
+        /// `failed`): the `abnormal` fault.
+        case failed
+    }
+
+    /// Who made it.
+    public enum Origin: String, Sendable {
+        /// The merchant's API call.
+        case api
+        /// The merchant's console (`POST /sandbox/<channel>/console-refund/<no>`): none of the merchant's numbers.
+        case console
     }
 
     /// `out_refund_no` (WeChat Pay) or `out_request_no` (Alipay).
@@ -74,6 +91,31 @@ public struct SandboxRefund: Sendable {
     public var status: Status
     public var createdAt: Date
     public var succeededAt: Date?
+    public var origin: Origin = .api
+    /// Refund API calls under this number, the first included: a second call is a replay, never a second refund.
+    public var requests: Int = 1
+    /// Every distinct amount asked under this number (one, unless a caller sent the number with another amount).
+    public var amountsRequested: [Int64] = []
+    /// Completes as failed (the `abnormal` fault).
+    public var failsOnCompletion = false
+    public var failedAt: Date?
+
+    init(
+        outRefundNo: String, refundID: String, amountMinor: Int64, reason: String?, notifyURL: String?, status: Status,
+        createdAt: Date, succeededAt: Date? = nil, origin: Origin = .api, failsOnCompletion: Bool = false
+    ) {
+        self.outRefundNo = outRefundNo
+        self.refundID = refundID
+        self.amountMinor = amountMinor
+        self.reason = reason
+        self.notifyURL = notifyURL
+        self.status = status
+        self.createdAt = createdAt
+        self.succeededAt = succeededAt
+        self.origin = origin
+        self.amountsRequested = [amountMinor]
+        self.failsOnCompletion = failsOnCompletion
+    }
 }
 
 /// One notification the sandbox sends (with its retries) and what became of each attempt.

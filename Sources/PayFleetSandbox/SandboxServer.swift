@@ -18,18 +18,26 @@ import UnixSignals
 /// `sandbox.wechatpay_v2.tls_port`) that requires a client certificate issued by the sandbox's TEST-ONLY CA.
 ///
 /// Control API (JSON):
-/// - `POST /sandbox/<channel>/pay/<out_trade_no>`, `…/close/<out_trade_no>`, `…/refund/<out_refund_no>`
-///   (`?account=<mchid|app_id>` when several merchants share a number): acts and answers a summary with the
-///   notification's attempts so far.
+/// - `POST /sandbox/<channel>/pay/<out_trade_no>` (`?late=1`: even an order the channel closed),
+///   `…/close/<out_trade_no>`, `…/refund/<out_refund_no>` (`?account=<mchid|app_id>` when several merchants share a
+///   number): acts and answers a summary with the notification's attempts so far. Refunds the API accepts complete
+///   by themselves after `sandbox.refund_complete_ms` and notify, as the channels do.
+/// - `POST /sandbox/<channel>/console-refund/<out_trade_no>?amount=N`: the merchant refunds in the channel's console
+///   (none of its numbers on the refund); completed and notified like the others.
+/// - `GET /sandbox/refunds[?channel=…]`: every refund with how many calls asked for its number and with which
+///   amounts, every refused refund call, and per paid order what it took and what went back.
 /// - `GET /sandbox/state/<channel>/<out_trade_no>`: the sandbox's view of the order.
 /// - `POST /sandbox/baidu/cashier`: the payer opens Baidu's cashier with a signed orderInfo (see ``BaiduSandbox``).
-/// - `POST /sandbox/faults` `{"endpoint":…,"mode":"drop|delay|error5xx|duplicate|tamper","count":N,"delay_ms":…}`,
+/// - `POST /sandbox/faults`
+///   `{"endpoint":…,"mode":"drop|delay|error5xx|duplicate|tamper|refuse|abnormal","count":N,"delay_ms":…}`,
 ///   `GET /sandbox/faults`, `DELETE /sandbox/faults`.
 public final class SandboxServer: Sendable {
     public let settings: SandboxSettings
     let faults: FaultInjector
     let ledger: SandboxLedger
     let dispatcher: NotificationDispatcher
+    /// Completes accepted refunds by themselves (`sandbox.refund_complete_ms`).
+    let completer: RefundCompleter
     let channels: [any SandboxChannel]
     /// WeChat Pay v2, also served on its refund TLS listener.
     let weChatPayV2: WeChatPayV2Sandbox?
@@ -45,35 +53,36 @@ public final class SandboxServer: Sendable {
         let dispatcher = NotificationDispatcher(
             client: httpClient, ledger: ledger, faults: faults, compression: settings.timeCompression,
             timeout: settings.notifyTimeout, logger: logger)
+        let completer = RefundCompleter(delay: settings.refundComplete)
         var channels: [any SandboxChannel] = []
         if let wechatpay = settings.wechatpay {
             channels.append(
                 WeChatPayV3Sandbox(
                     settings: wechatpay, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
+                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
         }
         if let alipay = settings.alipay {
             channels.append(
                 AlipaySandbox(
                     settings: alipay, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
+                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
         }
         if let baidu = settings.baidu {
             channels.append(
                 BaiduSandbox(
                     settings: baidu, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
+                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
         }
         if let stripe = settings.stripe {
             channels.append(
                 StripeSandbox(
                     settings: stripe, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold))
+                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
         }
         let weChatPayV2 = settings.wechatpayV2.map {
             WeChatPayV2Sandbox(
                 settings: $0, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold)
+                notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer)
         }
         if let weChatPayV2 { channels.append(weChatPayV2) }
         self.weChatPayV2 = weChatPayV2
@@ -82,6 +91,7 @@ public final class SandboxServer: Sendable {
         self.ledger = ledger
         self.faults = faults
         self.dispatcher = dispatcher
+        self.completer = completer
         self.channels = channels
     }
 
@@ -105,7 +115,8 @@ public final class SandboxServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         for channel in channels { channel.addRoutes(to: router) }
-        SandboxControlRoutes(channels: channels, faults: faults).addRoutes(to: router)
+        SandboxControlRoutes(channels: channels, faults: faults, ledger: ledger, completer: completer)
+            .addRoutes(to: router)
         // Liveness and readiness, like every PayFleet process: the sandbox has no dependencies,
         // so it is ready as soon as it serves.
         for path in ["/health/live", "/health/ready"] {
@@ -156,5 +167,6 @@ public final class SandboxServer: Sendable {
     /// Cancels the notification retries still pending; call after the application stops.
     public func shutdown() {
         dispatcher.cancelRetries()
+        completer.cancelAll()
     }
 }

@@ -14,6 +14,9 @@ import _CryptoExtras
 /// - `time_compression` (60): the channels' notification retry delays are divided by it (15 s → 0.25 s).
 /// - `notify_timeout_ms` (5000): how long one notification delivery waits for the merchant's reply.
 /// - `drop_hold_ms` (30000): how long a `drop` fault holds a request unanswered before closing the connection.
+/// - `refund_complete_ms` (300): how long after a refund API call accepts a refund the channel completes it by
+///   itself and notifies (Alipay: sends its refund notification); 0 leaves it processing until
+///   `POST /sandbox/<channel>/refund/<no>`.
 /// - `wechatpay.platform_private_key`, `wechatpay.platform_certificate`: sign API responses and notifications
 ///   (the certificate's serial is the `Wechatpay-Serial` sent).
 /// - `wechatpay.merchant_api_certificate`: the merchant API certificate whose key must sign our requests.
@@ -189,6 +192,8 @@ public struct SandboxSettings: Sendable {
     public var timeCompression: Double
     public var notifyTimeout: Duration
     public var dropHold: Duration
+    /// nil: refunds complete only when told to.
+    public var refundComplete: Duration? = .milliseconds(300)
     public var wechatpay: WeChatPay?
     public var alipay: Alipay?
     public var baidu: Baidu?
@@ -249,6 +254,11 @@ public struct SandboxSettings: Sendable {
         }
         notifyTimeout = .milliseconds(timeoutMS)
         dropHold = .milliseconds(holdMS)
+        let completeMS = sandbox.int(forKey: "refund_complete_ms", default: 300)
+        guard completeMS >= 0 else {
+            throw SandboxError(.invalidSetting, "sandbox.refund_complete_ms must be ≥ 0 (0: only when told to)")
+        }
+        refundComplete = completeMS > 0 ? .milliseconds(completeMS) : nil
         wechatpay = try Self.weChatPay(reader)
         alipay = try Self.alipay(reader)
         baidu = try Self.baidu(reader)

@@ -7,7 +7,8 @@ import Synchronization
 
 /// The Stripe API played locally, under the paths the real API uses: `POST /v1/payment_intents`,
 /// `GET /v1/payment_intents/:id`, `POST /v1/payment_intents/:id/cancel`, `GET /v1/payment_intents/search`
-/// (`query=metadata['out_trade_no']:'…'` only) and `POST /v1/refunds`.
+/// (`query=metadata['out_trade_no']:'…'` only), `POST /v1/refunds` (created `pending`; it succeeds after
+/// `sandbox.refund_complete_ms`), `GET /v1/refunds/:id` and `GET /v1/refunds?payment_intent=…`.
 ///
 /// Requests must carry `Authorization: Bearer <secret key>` of a configured account (compared in constant time;
 /// otherwise 401 with Stripe's error object). POST bodies are form-encoded with `metadata[…]` keys. Every POST
@@ -18,13 +19,15 @@ import Synchronization
 /// One PaymentIntent per `metadata[out_trade_no]` (the ledger's key): a second create for the same payment number
 /// with another idempotency key is refused with a 400 naming this sandbox limit. Acts: pay confirms the
 /// PaymentIntent (`succeeded`, a `ch_…` charge) and sends `payment_intent.succeeded`; close cancels it and sends
-/// `payment_intent.canceled`; refund sends `charge.refunded` with the refund embedded in `refunds` (the charge
-/// shape of API versions before 2022-11-15, which ``StripeVerifier`` reads). Webhooks are signed with the
+/// `payment_intent.canceled`; a refund's completion sends `refund.updated` (the Refund, as current API versions
+/// send it) and `charge.refunded` with the refund embedded in `refunds` (the charge shape of API versions before
+/// 2022-11-15): two events naming one refund; a failed one (`abnormal`) sends `refund.updated` and `refund.failed`. Webhooks are signed with the
 /// account's endpoint secret (`Stripe-Signature`), go to `<notify_base_url>/notify/stripe/<merchant>` (Stripe's
 /// endpoints are configured per account), and are retried on ``NotificationRetrySchedule/stripe``.
 ///
-/// Faults: `stripe.create`, `stripe.retrieve`, `stripe.cancel`, `stripe.search`, `stripe.refund` (`error5xx` is
-/// a 500 `api_error`; `tamper` has no effect, Stripe's replies are unsigned), `stripe.notify`.
+/// Faults: `stripe.create`, `stripe.retrieve`, `stripe.cancel`, `stripe.search`, `stripe.refund`,
+/// `stripe.refund_query` (`error5xx` is a 500 `api_error`; `tamper` has no effect, Stripe's replies are unsigned;
+/// `refuse` and `abnormal` on the refund), `stripe.notify`.
 struct StripeSandbox: SandboxChannel {
     let settings: SandboxSettings.Stripe
     let ledger: SandboxLedger
@@ -32,11 +35,12 @@ struct StripeSandbox: SandboxChannel {
     let dispatcher: NotificationDispatcher
     let notifyBaseURL: String
     let dropHold: Duration
+    let completer: RefundCompleter
     let memory = StripeSandboxMemory()
 
     var name: String { "stripe" }
     var faultEndpoints: [String] {
-        ["create", "retrieve", "cancel", "search", "refund", "notify"].map { "stripe.\($0)" }
+        ["create", "retrieve", "cancel", "search", "refund", "refund_query", "notify"].map { "stripe.\($0)" }
     }
 
     /// A reply before faults: status and JSON body.
@@ -77,6 +81,8 @@ struct StripeSandbox: SandboxChannel {
     struct Call {
         var merchant: SandboxSettings.StripeMerchant
         var form: [String: String]
+        /// The fault taken for this call, if any.
+        var fault: SandboxFault?
     }
 
     // MARK: Routes
@@ -104,6 +110,17 @@ struct StripeSandbox: SandboxChannel {
         }
         router.post("/v1/refunds") { request, _ in
             try await handle(request, endpoint: "stripe.refund", path: "/v1/refunds", createRefund).response
+        }
+        router.get("/v1/refunds/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await handle(request, endpoint: "stripe.refund_query", path: "/v1/refunds/\(id)") {
+                retrieveRefund($0, id: id)
+            }.response
+        }
+        router.get("/v1/refunds") { request, _ in
+            try await handle(request, endpoint: "stripe.refund_query", path: "/v1/refunds") {
+                listRefunds($0, paymentIntent: request.uri.queryParameters.get("payment_intent"))
+            }.response
         }
     }
 
@@ -134,7 +151,13 @@ struct StripeSandbox: SandboxChannel {
         let idempotencyKey = method == "POST" ? request.headers[HTTPField.Name("Idempotency-Key")!] : nil
         let fingerprint = Array(SHA256.hash(data: Array("\(method) \(path)\n".utf8) + body))
         if let idempotencyKey {
-            switch memory.replay(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint) {
+            let replay = memory.replay(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint)
+            if path == "/v1/refunds", case .new = replay {
+            } else if path == "/v1/refunds" {
+                // Answered from memory, yet still a refund call: the audit counts it.
+                countRefundCall(merchant, form)
+            }
+            switch replay {
             case .replay(let plain): return await plain.reply(replayed: true).applying(fault, dropHold: dropHold)
             case .mismatch:
                 return Plain.error(
@@ -146,7 +169,7 @@ struct StripeSandbox: SandboxChannel {
             case .new: break
             }
         }
-        let plain = operation(Call(merchant: merchant, form: form))
+        let plain = operation(Call(merchant: merchant, form: form, fault: fault))
         if let idempotencyKey, plain.status < 500, plain.status != 429 {
             memory.remember(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint, plain: plain)
         }
@@ -260,39 +283,66 @@ struct StripeSandbox: SandboxChannel {
                 400, type: "invalid_request_error", code: "parameter_invalid_integer", param: "amount",
                 "Invalid positive integer: \(amount.prefix(20))")
         }
-        let result = ledger.update(found.key) { payment -> Result<(SandboxPayment, SandboxRefund), Plain> in
-            guard payment!.paidAt != nil else {
-                return .failure(
-                    .error(
-                        400, type: "invalid_request_error",
-                        "This PaymentIntent does not have a successful charge to refund."))
-            }
-            let left = payment!.amountMinor - payment!.refundedMinor
-            guard left > 0 else {
-                return .failure(
-                    .error(
-                        400, type: "invalid_request_error", code: "charge_already_refunded",
-                        "Charge \(memory.charge(of: payment!.tradeNo) ?? "") has already been refunded."))
-            }
-            let amount = requested ?? left
-            guard amount <= left else {
-                return .failure(
-                    .error(
-                        400, type: "invalid_request_error", param: "amount",
-                        "Refund amount (\(amount)) is greater than unrefunded amount on charge (\(left))"))
-            }
-            let refund = SandboxRefund(
-                outRefundNo: call.form["metadata[out_refund_no]"].flatMap { $0.isEmpty ? nil : $0 }
-                    ?? "re_3" + SandboxIDs.token(23),
-                refundID: "re_3" + SandboxIDs.token(23), amountMinor: amount, reason: call.form["reason"],
-                notifyURL: nil, status: .success, createdAt: Date(), succeededAt: Date())
-            payment!.refunds.append(refund)
-            return .success((payment!, refund))
+        let refundID = "re_3" + SandboxIDs.token(23)
+        let outRefundNo = call.form["metadata[out_refund_no]"].flatMap { $0.isEmpty ? nil : $0 } ?? refundID
+        let amount = requested ?? (found.amountMinor - found.refundedMinor)
+        let result = ledger.requestRefund(
+            found.key, outRefundNo: outRefundNo, amount: amount, refuse: call.fault?.mode == .refuse
+        ) { _ in
+            SandboxRefund(
+                outRefundNo: outRefundNo, refundID: refundID, amountMinor: amount, reason: call.form["reason"],
+                notifyURL: nil, status: .processing, createdAt: Date(), failsOnCompletion: call.fault?.mode == .abnormal)
         }
         switch result {
-        case .success(let (payment, refund)): return .ok(refundJSON(refund, of: payment))
-        case .failure(let plain): return plain
+        case .failure(.noOrder): return missing("payment_intent", intentID)
+        case .failure(.notPaid):
+            return .error(
+                400, type: "invalid_request_error", "This PaymentIntent does not have a successful charge to refund.")
+        case .failure(.exceeds(let left)) where left <= 0:
+            return .error(
+                400, type: "invalid_request_error", code: "charge_already_refunded",
+                "Charge \(memory.charge(of: found.tradeNo) ?? "") has already been refunded.")
+        case .failure(.exceeds(let left)):
+            return .error(
+                400, type: "invalid_request_error", param: "amount",
+                "Refund amount (\(amount)) is greater than unrefunded amount on charge (\(left))")
+        case .failure(.refused):
+            return .error(
+                400, type: "invalid_request_error", code: "charge_disputed",
+                "Charge \(memory.charge(of: found.tradeNo) ?? "") has been charged back; cannot issue a refund.")
+        case .failure(.amountDiffers), .failure(.invalid):
+            return .error(400, type: "invalid_request_error", "The refund's parameters are not the first ones'.")
+        case .success(let made):
+            if made.created {
+                let account = call.merchant.id
+                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+            }
+            return .ok(refundJSON(made.refund, of: made.payment))
         }
+    }
+
+    func retrieveRefund(_ call: Call, id: String) -> Plain {
+        for payment in ledger.find(channel: name, refundID: id, account: call.merchant.id) {
+            if let refund = payment.refunds.first(where: { $0.refundID == id }) { return .ok(refundJSON(refund, of: payment)) }
+        }
+        return missing("refund", id)
+    }
+
+    func listRefunds(_ call: Call, paymentIntent: String?) -> Plain {
+        var data: [[String: Any]] = []
+        if let paymentIntent {
+            guard let payment = intent(paymentIntent, of: call.merchant) else { return missing("payment_intent", paymentIntent) }
+            data = payment.refunds.reversed().map { refundJSON($0, of: payment) }
+        }
+        return .ok(["object": "list", "url": "/v1/refunds", "has_more": false, "data": data])
+    }
+
+    /// A refund call answered from the idempotency memory: counted under its refund number, if that refund exists.
+    private func countRefundCall(_ merchant: SandboxSettings.StripeMerchant, _ form: [String: String]) {
+        guard let intentID = form["payment_intent"], let found = intent(intentID, of: merchant),
+            let number = form["metadata[out_refund_no]"], let amount = form["amount"].flatMap({ Int64($0) })
+        else { return }
+        ledger.countRefundCall(found.key, outRefundNo: number, amount: amount)
     }
 
     private func missing(_ kind: String, _ id: String) -> Plain {
@@ -337,27 +387,42 @@ struct StripeSandbox: SandboxChannel {
         ]
     }
 
+    /// A Refund as Stripe shows it: `pending` until it completes; a Dashboard (console) refund carries no metadata.
     func refundJSON(_ refund: SandboxRefund, of payment: SandboxPayment) -> [String: Any] {
-        var metadata: [String: Any] = ["out_trade_no": payment.outTradeNo]
-        if !refund.outRefundNo.hasPrefix("re_") { metadata["out_refund_no"] = refund.outRefundNo }
+        var metadata: [String: Any] = [:]
+        if refund.origin == .api {
+            metadata["out_trade_no"] = payment.outTradeNo
+            if refund.outRefundNo != refund.refundID { metadata["out_refund_no"] = refund.outRefundNo }
+        }
+        let status: String
+        switch refund.status {
+        case .processing: status = "pending"
+        case .success: status = "succeeded"
+        case .failed: status = "failed"
+        }
         return [
             "id": refund.refundID, "object": "refund", "amount": refund.amountMinor,
             "charge": memory.charge(of: payment.tradeNo) ?? "",
             "created": Int64(refund.createdAt.timeIntervalSince1970),
             "currency": payment.currency, "metadata": metadata, "payment_intent": payment.tradeNo,
-            "reason": refund.reason.map { $0 as Any } ?? NSNull(), "status": "succeeded",
+            "reason": refund.reason.map { $0 as Any } ?? NSNull(), "status": status,
         ]
+    }
+
+    func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
+        let id = "re_3" + SandboxIDs.token(23)
+        return (id, id)
     }
 
     // MARK: Acts (POST /sandbox/stripe/…)
 
-    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
         let found: SandboxPayment
         switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.payUnpaid(found.key)
+        let paid = ledger.payUnpaid(found.key, late: late)
         guard let paid, let paidAt = paid.paidAt else {
             return .error(409, "stripe PaymentIntent for \(outTradeNo) is canceled; it cannot be paid")
         }
@@ -384,25 +449,41 @@ struct StripeSandbox: SandboxChannel {
         return await notify(closed, event: "payment_intent.canceled", body: event)
     }
 
+    /// The refund completes (succeeded, or failed under `abnormal`) and Stripe sends its events: `refund.updated`
+    /// (the current shape), then `charge.refunded` embedding it (the pre-2022 shape) — or `refund.failed`.
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let payment: SandboxPayment
+        let found: SandboxPayment
         switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let found): payment = found
+        case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        guard let refund = payment.refunds.first(where: { $0.outRefundNo == outRefundNo }), let paidAt = payment.paidAt
+        guard let (payment, refund) = ledger.completeRefund(found.key, outRefundNo: outRefundNo),
+            let paidAt = payment.paidAt
         else {
             return .error(404, "no stripe refund \(outRefundNo)")
+        }
+        let created = Int64((refund.succeededAt ?? refund.failedAt ?? Date()).timeIntervalSince1970)
+        let refundObject = String(decoding: SandboxJSON.encode(refundJSON(refund, of: payment)), as: UTF8.self)
+        _ = await notify(
+            payment, event: "refund.updated",
+            body: StripeNotificationSigner.envelope(
+                type: "refund.updated", eventID: "evt_3" + SandboxIDs.token(23), object: refundObject, created: created))
+        guard refund.status == .success else {
+            return await notify(
+                payment, event: "refund.failed",
+                body: StripeNotificationSigner.envelope(
+                    type: "refund.failed", eventID: "evt_3" + SandboxIDs.token(23), object: refundObject,
+                    created: created))
         }
         let chargeID = memory.charge(of: payment.tradeNo) ?? memory.charge(payment.tradeNo)
         var metadata: [String: Any] = [:]
         if payment.outTradeNo != payment.tradeNo { metadata["out_trade_no"] = payment.outTradeNo }
         let charge: [String: Any] = [
             "id": chargeID, "object": "charge", "amount": payment.amountMinor, "amount_captured": payment.amountMinor,
-            "amount_refunded": payment.refundedMinor, "captured": true,
+            "amount_refunded": payment.refundedSuccessMinor, "captured": true,
             "created": Int64(paidAt.timeIntervalSince1970), "currency": payment.currency, "livemode": false,
             "metadata": metadata, "paid": true, "payment_intent": payment.tradeNo,
-            "refunded": payment.refundedMinor == payment.amountMinor, "status": "succeeded",
+            "refunded": payment.refundedSuccessMinor == payment.amountMinor, "status": "succeeded",
             "refunds": [
                 "object": "list", "data": [refundJSON(refund, of: payment)], "has_more": false,
                 "total_count": 1, "url": "/v1/charges/\(chargeID)/refunds",
@@ -410,15 +491,15 @@ struct StripeSandbox: SandboxChannel {
         ]
         let body = StripeNotificationSigner.envelope(
             type: "charge.refunded", eventID: "evt_3" + SandboxIDs.token(23),
-            object: String(decoding: SandboxJSON.encode(charge), as: UTF8.self),
-            created: Int64((refund.succeededAt ?? Date()).timeIntervalSince1970))
+            object: String(decoding: SandboxJSON.encode(charge), as: UTF8.self), created: created)
         return await notify(payment, event: "charge.refunded", body: body)
     }
 
     func state(outTradeNo: String, account: String?) -> SandboxReply {
         switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
         case .success(let payment):
-            var object = payment.stateJSON(state: status(payment), refundState: { _ in "succeeded" })
+            var object = payment.stateJSON(
+                state: status(payment), refundState: { refundJSON($0, of: payment)["status"] as? String ?? "" })
             object["latest_charge"] = memory.charge(of: payment.tradeNo)
             return .json(200, object)
         case .failure(let error):

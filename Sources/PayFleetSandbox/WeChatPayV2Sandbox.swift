@@ -18,6 +18,7 @@ struct WeChatPayV2Sandbox: SandboxChannel {
     let dispatcher: NotificationDispatcher
     let notifyBaseURL: String
     let dropHold: Duration
+    let completer: RefundCompleter
 
     var name: String { "wechatpay-v2" }
 
@@ -30,6 +31,8 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         var merchant: WeChatPayV2Merchant
         var fields: [String: String]
         var signType: WeChatPayV2SignType
+        /// The fault taken for this call, if any.
+        var fault: SandboxFault? = nil
     }
 
     // MARK: Routes
@@ -61,12 +64,13 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         _ request: Request, endpoint: String, _ operation: (Call) -> [String: String]
     ) async throws -> Response {
         let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
-        let call: Call
+        var call: Call
         switch authenticate(body) {
         case .success(let found): call = found
         case .failure(let rejection): return rejection.reply.response
         }
         let fault = faults.take("\(name).\(endpoint)")
+        call.fault = fault
         if fault?.mode == .error5xx {
             return SandboxReply(
                 status: 500, headers: [("Content-Type", "text/xml")],
@@ -260,24 +264,28 @@ struct WeChatPayV2Sandbox: SandboxChannel {
             return Self.fail("PARAM_ERROR", "缺少参数 out_trade_no、out_refund_no、total_fee 或 refund_fee")
         }
         guard refundFee > 0 else { return Self.fail("PARAM_ERROR", "退款金额必须大于0") }
-        return ledger.update(key(call, outTradeNo)) { payment -> [String: String] in
-            guard payment != nil else { return Self.fail("ORDERNOTEXIST", "订单不存在") }
-            if let existing = payment!.refunds.first(where: { $0.outRefundNo == outRefundNo }) {
-                guard existing.amountMinor == refundFee else {
-                    return Self.fail("INVALID_REQUEST", "同一退款单号多次请求的退款金额不一致")
-                }
-                return Self.ok(refundFields(existing, of: payment!))
-            }
-            guard payment!.paidAt != nil else { return Self.fail("INVALID_REQUEST", "订单未支付，不能退款") }
-            guard total == payment!.amountMinor else { return Self.fail("INVALID_REQUEST", "订单金额或退款金额与之前请求不一致") }
-            guard payment!.refundedMinor + refundFee <= payment!.amountMinor else {
-                return Self.fail("INVALID_REQUEST", "退款金额大于支付金额")
-            }
-            let refund = SandboxRefund(
+        let result = ledger.requestRefund(
+            key(call, outTradeNo), outRefundNo: outRefundNo, amount: refundFee, refuse: call.fault?.mode == .refuse,
+            check: { $0.amountMinor == total ? nil : "订单金额或退款金额与之前请求不一致" }
+        ) { _ in
+            SandboxRefund(
                 outRefundNo: outRefundNo, refundID: "50" + SandboxIDs.digits(27), amountMinor: refundFee,
-                reason: f["refund_desc"], notifyURL: f["notify_url"], status: .processing, createdAt: Date())
-            payment!.refunds.append(refund)
-            return Self.ok(refundFields(refund, of: payment!))
+                reason: f["refund_desc"], notifyURL: f["notify_url"], status: .processing, createdAt: Date(),
+                failsOnCompletion: call.fault?.mode == .abnormal)
+        }
+        switch result {
+        case .failure(.noOrder): return Self.fail("ORDERNOTEXIST", "订单不存在")
+        case .failure(.notPaid): return Self.fail("INVALID_REQUEST", "订单未支付，不能退款")
+        case .failure(.amountDiffers): return Self.fail("INVALID_REQUEST", "同一退款单号多次请求的退款金额不一致")
+        case .failure(.exceeds): return Self.fail("INVALID_REQUEST", "退款金额大于支付金额")
+        case .failure(.invalid(let why)): return Self.fail("INVALID_REQUEST", why)
+        case .failure(.refused): return Self.fail("INVALID_REQUEST", "订单状态不满足退款条件")
+        case .success(let made):
+            if made.created {
+                let account = call.merchant.mchID
+                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+            }
+            return Self.ok(refundFields(made.refund, of: made.payment))
         }
     }
 
@@ -330,18 +338,26 @@ struct WeChatPayV2Sandbox: SandboxChannel {
     }
 
     func refundState(_ refund: SandboxRefund) -> String {
-        refund.status == .success ? "SUCCESS" : "PROCESSING"
+        switch refund.status {
+        case .success: "SUCCESS"
+        case .processing: "PROCESSING"
+        case .failed: "CHANGE"
+        }
+    }
+
+    func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
+        ("MP" + SandboxIDs.digits(24), "50" + SandboxIDs.digits(27))
     }
 
     // MARK: Acts (POST /sandbox/wechatpay-v2/…)
 
-    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
         let found: SandboxPayment
         switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.payUnpaid(found.key)
+        let paid = ledger.payUnpaid(found.key, late: late)
         guard let paid, let merchant = settings.merchant(mchID: paid.key.account), let paidAt = paid.paidAt else {
             return .error(409, "\(name) order \(outTradeNo) is closed; it cannot be paid")
         }
@@ -392,13 +408,14 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         }
         let signer = WeChatPayV2NotificationSigner(apiKey: merchant.apiKey)
         let url = refund.notifyURL ?? "\(notifyBaseURL)/notify/\(name)/\(payment.merchantID)"
+        let status = refundState(refund)
         let delivery = await dispatcher.deliver(
-            job(payment.key, event: "REFUND.SUCCESS", id: "\(refund.refundID):SUCCESS", url: url) { tampered in
+            job(payment.key, event: "REFUND.\(status)", id: "\(refund.refundID):\(status)", url: url) { tampered in
                 var body = signer.refundBody(
                     appID: payment.appID, mchID: merchant.mchID, outRefundNo: refund.outRefundNo,
                     refundID: refund.refundID, outTradeNo: payment.outTradeNo, transactionID: payment.tradeNo,
-                    refundFee: refund.amountMinor, totalFee: payment.amountMinor,
-                    successTime: refund.succeededAt ?? Date())
+                    refundFee: refund.amountMinor, totalFee: payment.amountMinor, refundStatus: status,
+                    successTime: refund.succeededAt)
                 if tampered {
                     // req_info encrypted under another key: it does not decrypt at the merchant.
                     let other = WeChatPayV2NotificationSigner(apiKey: Array(merchant.apiKey.reversed()))

@@ -17,6 +17,7 @@ struct WeChatPayV3Sandbox: SandboxChannel {
     let dispatcher: NotificationDispatcher
     let notifyBaseURL: String
     let dropHold: Duration
+    let completer: RefundCompleter
 
     var name: String { "wechatpay" }
 
@@ -30,6 +31,8 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         var body: [UInt8]
         var request: Request
         var context: BasicRequestContext
+        /// The fault taken for this call, if any.
+        var fault: SandboxFault?
     }
 
     /// A reply before signing.
@@ -85,7 +88,7 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         if fault?.mode == .error5xx {
             return sign(.error(500, "SYSTEM_ERROR", "系统错误"), tampered: false).response
         }
-        let plain = operation(Call(merchant: merchant, body: body, request: request, context: context))
+        let plain = operation(Call(merchant: merchant, body: body, request: request, context: context, fault: fault))
         return await sign(plain, tampered: fault?.mode == .tamper).applying(fault, dropHold: dropHold).response
     }
 
@@ -270,27 +273,28 @@ struct WeChatPayV3Sandbox: SandboxChannel {
             return .error(400, "PARAM_ERROR", "缺少必填参数 out_trade_no、out_refund_no、amount.refund 或 amount.total")
         }
         guard refundAmount > 0 else { return .error(400, "PARAM_ERROR", "退款金额必须大于0") }
-        return ledger.update(key(call, outTradeNo)) { payment -> Plain in
-            guard payment != nil else { return .error(404, "RESOURCE_NOT_EXISTS", "订单不存在") }
-            if let existing = payment!.refunds.first(where: { $0.outRefundNo == outRefundNo }) {
-                guard existing.amountMinor == refundAmount else {
-                    return .error(400, "INVALID_REQUEST", "同一退款单号多次请求的退款金额不一致")
-                }
-                return .json(200, refundJSON(existing, of: payment!))
-            }
-            guard payment!.paidAt != nil else { return .error(400, "INVALID_REQUEST", "订单未支付，不能退款") }
-            guard total == payment!.amountMinor else {
-                return .error(400, "INVALID_REQUEST", "订单金额与退款请求中的原订单金额不一致")
-            }
-            guard payment!.refundedMinor + refundAmount <= payment!.amountMinor else {
-                return .error(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
-            }
-            let refund = SandboxRefund(
+        let result = ledger.requestRefund(
+            key(call, outTradeNo), outRefundNo: outRefundNo, amount: refundAmount, refuse: call.fault?.mode == .refuse,
+            check: { $0.amountMinor == total ? nil : "订单金额与退款请求中的原订单金额不一致" }
+        ) { _ in
+            SandboxRefund(
                 outRefundNo: outRefundNo, refundID: "50" + SandboxIDs.digits(30), amountMinor: refundAmount,
                 reason: SandboxJSON.string(json, "reason"), notifyURL: SandboxJSON.string(json, "notify_url"),
-                status: .processing, createdAt: Date())
-            payment!.refunds.append(refund)
-            return .json(200, refundJSON(refund, of: payment!))
+                status: .processing, createdAt: Date(), failsOnCompletion: call.fault?.mode == .abnormal)
+        }
+        switch result {
+        case .failure(.noOrder): return .error(404, "RESOURCE_NOT_EXISTS", "订单不存在")
+        case .failure(.notPaid): return .error(400, "INVALID_REQUEST", "订单未支付，不能退款")
+        case .failure(.amountDiffers): return .error(400, "INVALID_REQUEST", "同一退款单号多次请求的退款金额不一致")
+        case .failure(.exceeds): return .error(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
+        case .failure(.invalid(let why)): return .error(400, "INVALID_REQUEST", why)
+        case .failure(.refused): return .error(400, "INVALID_REQUEST", "订单已全额退款或不满足退款条件")
+        case .success(let made):
+            if made.created {
+                let account = call.merchant.mchID
+                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+            }
+            return .json(200, refundJSON(made.refund, of: made.payment))
         }
     }
 
@@ -355,18 +359,26 @@ struct WeChatPayV3Sandbox: SandboxChannel {
     }
 
     func refundState(_ refund: SandboxRefund) -> String {
-        refund.status == .success ? "SUCCESS" : "PROCESSING"
+        switch refund.status {
+        case .success: "SUCCESS"
+        case .processing: "PROCESSING"
+        case .failed: "ABNORMAL"
+        }
+    }
+
+    func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
+        ("MP" + SandboxIDs.digits(24), "50" + SandboxIDs.digits(30))
     }
 
     // MARK: Acts (POST /sandbox/wechatpay/…)
 
-    func pay(outTradeNo: String, account: String?) async -> SandboxReply {
+    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
         let found: SandboxPayment
         switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
         case .success(let payment): found = payment
         case .failure(let error): return error.reply
         }
-        let paid = ledger.payUnpaid(found.key)
+        let paid = ledger.payUnpaid(found.key, late: late)
         guard let paid, let merchant = settings.merchant(mchID: paid.key.account), let paidAt = paid.paidAt else {
             return .error(409, "wechatpay order \(outTradeNo) is closed; it cannot be paid")
         }
@@ -407,10 +419,11 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         let signer = notificationSigner(merchant)
         let id = UUID().uuidString.lowercased()
         let url = refund.notifyURL ?? "\(notifyBaseURL)/notify/wechatpay/\(payment.merchantID)"
+        let event = refund.status == .failed ? "REFUND.ABNORMAL" : "REFUND.SUCCESS"
         let delivery = await dispatcher.deliver(
-            job(payment.key, event: "REFUND.SUCCESS", id: id, url: url) { now in
+            job(payment.key, event: event, id: id, url: url) { now in
                 try signer.signRefund(
-                    mchID: merchant.mchID, outTradeNo: payment.outTradeNo, transactionID: payment.tradeNo,
+                    eventType: event, mchID: merchant.mchID, outTradeNo: payment.outTradeNo, transactionID: payment.tradeNo,
                     outRefundNo: refund.outRefundNo, refundID: refund.refundID, refundMinor: refund.amountMinor,
                     totalMinor: payment.amountMinor, successTime: refund.succeededAt ?? Date(), id: id, now: now)
             })

@@ -42,13 +42,15 @@ enum Keys {
     }
 
     /// The sandbox's settings: a free port, notifications to `notifyBaseURL`, time compressed `compression`
-    /// times.
-    static func settings(notifyBaseURL: String, compression: Double = 600) throws -> SandboxSettings {
+    /// times, refunds completing by themselves after `refundComplete` (nil: only when the test says so).
+    static func settings(
+        notifyBaseURL: String, compression: Double = 600, refundComplete: Duration? = nil
+    ) throws -> SandboxSettings {
         let platform = try PEMKeys.loadCertificate(path: platformCertificate)
         let api = try PEMKeys.loadCertificate(path: merchantAPICertificate)
         let apiV3Key = try String(contentsOfFile: apiV3KeyFile, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        return SandboxSettings(
+        var settings = SandboxSettings(
             host: "127.0.0.1", port: 0, notifyBaseURL: notifyBaseURL, timeCompression: compression,
             notifyTimeout: .seconds(2), dropHold: .seconds(1),
             wechatpay: .init(
@@ -60,6 +62,8 @@ enum Keys {
                 alipayPrivateKey: try PEMKeys.loadRSAPrivateKey(path: alipayPrivateKey),
                 appPublicKey: try PEMKeys.loadRSAPublicKey(path: alipayPublicKey)),
             baidu: try baiduSettings(), stripe: try stripeSettings())
+        settings.refundComplete = refundComplete
+        return settings
     }
 }
 
@@ -163,12 +167,16 @@ struct Harness {
     var baseURL: String { "http://127.0.0.1:\(sandboxPort)" }
     var notifyURL: String { "http://127.0.0.1:\(receiverPort)/notify/wechatpay/demo" }
 
-    static func run(compression: Double = 600, _ body: @Sendable (Harness) async throws -> Void) async throws {
+    static func run(
+        compression: Double = 600, refundComplete: Duration? = nil, _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
         let receiver = try Receiver()
         try await receiver.application().test(.live) { receiverClient in
             let receiverPort = try #require(receiverClient.port)
             let server = SandboxServer(
-                settings: try Keys.settings(notifyBaseURL: "http://127.0.0.1:\(receiverPort)", compression: compression),
+                settings: try Keys.settings(
+                    notifyBaseURL: "http://127.0.0.1:\(receiverPort)", compression: compression,
+                    refundComplete: refundComplete),
                 logger: Logger(label: "sandbox-test"))
             defer { server.shutdown() }
             try await server.application().test(.live) { client in
