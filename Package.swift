@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "fulfilment-worker", targets: ["FulfilmentWorker"]),
         .executable(name: "retry-worker", targets: ["RetryWorker"]),
         .executable(name: "events-worker", targets: ["EventsWorker"]),
+        .executable(name: "refund-worker", targets: ["RefundWorker"]),
+        .executable(name: "inventory-worker", targets: ["InventoryWorker"]),
         .executable(name: "payfleet", targets: ["PayFleetCLI"]),
         .executable(name: "channel-sandbox", targets: ["ChannelSandbox"]),
     ],
@@ -105,6 +107,8 @@ let package = Package(
         .executableTarget(name: "FulfilmentWorker", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "RetryWorker", dependencies: ["PayFleetRuntime"]),
         .executableTarget(name: "EventsWorker", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(name: "RefundWorker", dependencies: ["PayFleetRuntime"]),
+        .executableTarget(name: "InventoryWorker", dependencies: ["PayFleetRuntime"]),
         // The local stand-in for every channel: their APIs and their notification senders.
         .target(
             name: "PayFleetSandbox",

@@ -29,4 +29,11 @@ public enum TestDatabase {
         for try await (value) in rows.decode(String?.self) { return value }
         return nil
     }
+
+    /// The text values of a query's first column, one per row.
+    public static func texts(_ client: PostgresClient, _ query: PostgresQuery) async throws -> [String] {
+        var values: [String] = []
+        for try await value in try await client.query(query).decode(String.self) { values.append(value) }
+        return values
+    }
 }

@@ -8,7 +8,8 @@ import Synchronization
 
 /// A fleet of real PayFleet processes (the built executables) against the test database
 /// and vhost, for end-to-end tests. Stop it with ``stop()``; killed processes can be
-/// restarted with ``start(_:arguments:)``.
+/// restarted with ``start(_:arguments:instance:)``, and a worker role can run as several
+/// processes at once (`instance: 1`, `2`, …), as operators scale it.
 public final class TestFleet: Sendable {
     public enum Role: String, Sendable, CaseIterable {
         case receiver = "notify-receiver"
@@ -16,7 +17,9 @@ public final class TestFleet: Sendable {
         case fulfilmentWorker = "fulfilment-worker"
         case retryWorker = "retry-worker"
         case eventsWorker = "events-worker"
-        /// The stand-in channels; started first whenever payment-worker is, since its prepays call it.
+        case refundWorker = "refund-worker"
+        case inventoryWorker = "inventory-worker"
+        /// The stand-in channels; started first whenever payment-worker or refund-worker is: they call it.
         case sandbox = "channel-sandbox"
 
         /// What ``TestFleet/start(_:)`` starts unless told otherwise.
@@ -29,7 +32,13 @@ public final class TestFleet: Sendable {
     public let sandboxPort: Int
     public let environment: [String: String]
     public let notifier: SandboxNotifier
-    private let processes = Mutex<[Role: (FleetProcess, Int)]>([:])
+    /// One running process of a role: instance 0 is the one ``start(_:)`` starts.
+    private struct Key: Hashable {
+        var role: Role
+        var instance: Int
+    }
+
+    private let processes = Mutex<[Key: (FleetProcess, Int)]>([:])
 
     /// Migrates the test database, then starts `roles` and waits until each is ready.
     /// `environment` adds to (or overrides) the fleet's `PAYFLEET_*` settings for every process.
@@ -39,7 +48,9 @@ public final class TestFleet: Sendable {
         let fleet = try await TestFleet(extra: environment)
         try await fleet.runCLI(["migrate"])
         var roles = roles
-        if roles.contains(.paymentWorker), !roles.contains(.sandbox) { roles.insert(.sandbox, at: 0) }
+        if roles.contains(.paymentWorker) || roles.contains(.refundWorker), !roles.contains(.sandbox) {
+            roles.insert(.sandbox, at: 0)
+        }
         for role in roles { try await fleet.start(role) }
         return fleet
     }
@@ -80,33 +91,46 @@ public final class TestFleet: Sendable {
         notifier = SandboxNotifier(reader: reader, receiverURL: "http://127.0.0.1:\(receiverPort)")
     }
 
-    /// Starts (or restarts) `role` and waits for its `/health/ready`.
+    /// Starts (or restarts) process `instance` of `role` and waits for its `/health/ready`. Several instances of a
+    /// worker role run side by side as separate processes; the receiver and the sandbox have one.
     @discardableResult
-    public func start(_ role: Role, arguments: [String] = []) async throws -> FleetProcess {
+    public func start(_ role: Role, arguments: [String] = [], instance: Int = 0) async throws -> FleetProcess {
         let port: Int
         switch role {
         case .receiver: port = receiverPort
         case .sandbox: port = sandboxPort
         default: port = try FreePort.pick()
         }
+        precondition(instance == 0 || (role != .receiver && role != .sandbox), "one \(role.rawValue) per fleet")
         let args = role == .receiver || role == .sandbox ? arguments : arguments + ["--ops-port", "\(port)"]
         let process = try FleetProcess(role.rawValue, arguments: args, environment: environment, logDirectory: directory)
-        processes.withLock { $0[role] = (process, port) }
-        try await waitReady(role, timeout: .seconds(30))
+        processes.withLock { $0[Key(role: role, instance: instance)] = (process, port) }
+        try await waitReady(role, instance: instance, timeout: .seconds(30))
         return process
     }
 
-    public func process(_ role: Role) -> FleetProcess? { processes.withLock { $0[role]?.0 } }
+    public func process(_ role: Role, instance: Int = 0) -> FleetProcess? {
+        processes.withLock { $0[Key(role: role, instance: instance)]?.0 }
+    }
+
+    /// Every process of `role` started so far, by instance.
+    public func processes(_ role: Role) -> [FleetProcess] {
+        processes.withLock { all in
+            all.filter { $0.key.role == role }.sorted { $0.key.instance < $1.key.instance }.map(\.value.0)
+        }
+    }
 
     /// `GET /health/ready` of `role`'s HTTP port: its status code.
-    public func readiness(_ role: Role) async throws -> Int {
-        guard let port = processes.withLock({ $0[role]?.1 }) else { throw TestServicesError("\(role.rawValue) is not running") }
+    public func readiness(_ role: Role, instance: Int = 0) async throws -> Int {
+        guard let port = processes.withLock({ $0[Key(role: role, instance: instance)]?.1 }) else {
+            throw TestServicesError("\(role.rawValue) is not running")
+        }
         return try await Self.httpStatus("http://127.0.0.1:\(port)/health/ready")
     }
 
     /// Polls `/health/ready` until it answers 200.
-    public func waitReady(_ role: Role, timeout: Duration) async throws {
-        guard let (process, port) = processes.withLock({ $0[role] }) else { return }
+    public func waitReady(_ role: Role, instance: Int = 0, timeout: Duration) async throws {
+        guard let (process, port) = processes.withLock({ $0[Key(role: role, instance: instance)] }) else { return }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning {
