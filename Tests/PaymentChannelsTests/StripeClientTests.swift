@@ -326,14 +326,25 @@ extension StripeClientTests {
         refundNo: "RF1", paymentNo: "PF1", channelTradeNo: "pi_3PayFleet01", paymentAmountMinor: 8888,
         amountMinor: 500, currency: "USD", reason: "cup broke")
 
+    /// Answers the refund list with `listed` refunds and a refund create with `created`.
+    func refunds(listed: [String] = [], created: String) -> StubTransport {
+        let list = #"{"object":"list","url":"/v1/refunds","has_more":false,"data":["# + listed.joined(separator: ",") + "]}"
+        let (listReply, createReply) = (reply(list), reply(created))
+        return StubTransport { request in request.method == "GET" ? listReply : createReply }
+    }
+
     @Test("gateway refund: Idempotency-Key is the refund number; free-text reasons travel as metadata; states mapped")
     func gatewayRefund() async throws {
-        let transport = StubTransport(always: reply(Self.refundObject(status: "pending")))
+        let transport = refunds(created: Self.refundObject(status: "pending"))
         let gateway = StripeGateway(client: try client(transport), now: { Sandbox.now })
         #expect(
             try await gateway.refund(Self.refundOrder)
                 == .processing(channelRefundNo: "re_3PayFleet01", raw: Self.refundObject(status: "pending")))
-        let request = try #require(transport.requests.first)
+        // First the PaymentIntent's refunds are looked at (an Idempotency-Key lasts 24 hours only), then one is made.
+        #expect(transport.requests.map(\.method) == ["GET", "POST"])
+        #expect(
+            transport.requests.first?.url == "https://api.stripe.com/v1/refunds?payment_intent=pi_3PayFleet01&limit=100")
+        let request = try #require(transport.requests.last)
         #expect(request.url == "https://api.stripe.com/v1/refunds")
         #expect(request.header("Idempotency-Key") == "RF1")
         #expect(
@@ -342,7 +353,7 @@ extension StripeClientTests {
                 + "&metadata%5Bout_trade_no%5D=PF1&metadata%5Bout_refund_no%5D=RF1")
         for (status, succeeded) in [("succeeded", true), ("failed", false), ("canceled", false)] {
             let body = Self.refundObject(status: status)
-            let state = try await StripeGateway(client: try client(StubTransport(always: reply(body))), now: { Sandbox.now })
+            let state = try await StripeGateway(client: try client(refunds(created: body)), now: { Sandbox.now })
                 .refund(Self.refundOrder)
             if succeeded {
                 #expect(
@@ -355,6 +366,17 @@ extension StripeClientTests {
                 #expect(state == .failed(channelRefundNo: "re_3PayFleet01", detail: status, raw: body))
             }
         }
+        // Made the day before (its Idempotency-Key forgotten by Stripe): answered as it is, nothing created.
+        let made = Self.refundObject(id: "re_yesterday", status: "succeeded")
+        let later = refunds(listed: [Self.refundObject(id: "re_other", status: "succeeded", outRefundNo: "RF0"), made],
+            created: Self.refundObject(id: "re_second", status: "pending"))
+        guard case .succeeded(let found) = try await StripeGateway(client: try client(later)).refund(Self.refundOrder)
+        else {
+            Issue.record("the refund made before was not found")
+            return
+        }
+        #expect(found.channelRefundNo == "re_yesterday")
+        #expect(later.requests.map(\.method) == ["GET"])
     }
 
     @Test("gateway refund query: by id when known, else the PaymentIntent's refunds matched by out_refund_no")

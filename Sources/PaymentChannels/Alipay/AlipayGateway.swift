@@ -87,7 +87,7 @@ public struct AlipayGateway: PaymentGateway {
         let result = try await client.refund(
             AlipayRefundRequest(
                 outTradeNo: order.paymentNo, outRequestNo: order.refundNo, refundAmountMinor: order.amountMinor,
-                reason: order.reason.isEmpty ? nil : order.reason))
+                reason: order.reason.isEmpty ? nil : String(order.reason.prefix(256))))
         guard result.fundChange else {
             // Made by an earlier call under this number: ask what became of it.
             let state = try await queryRefund(order.lookup(channelRefundNo: nil))

@@ -19,7 +19,8 @@ public struct RefundOrder: Sendable, Equatable {
     public var amountMinor: Int64
     /// ISO 4217, upper case.
     public var currency: String
-    /// Shown to the payer where the channel shows one; may be empty.
+    /// Shown to the payer where the channel shows one, cut to what it takes (WeChat Pay 80 characters, Alipay 256);
+    /// may be empty.
     public var reason: String
 
     public init(

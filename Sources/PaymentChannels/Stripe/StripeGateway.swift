@@ -13,8 +13,9 @@ import PayFleetMessages
 ///   search lags writes by up to about a minute, so a payment opened moments ago may still be not found.
 /// - close: cancels every PaymentIntent of the payment that is not final; none found counts as closed; a
 ///   `succeeded` one fails with ``ChannelAPIError/Code/rejected`` so the caller queries and settles it.
-/// - refund: creates a Refund of the PaymentIntent (the payment's channel trade number) with our refund number as
-///   its `Idempotency-Key` and `metadata[out_refund_no]`: `succeeded` is succeeded, `pending` / `requires_action`
+/// - refund: a Refund of the PaymentIntent already made under our refund number is answered as it is (Idempotency-Keys
+///   last 24 hours); otherwise one is created with our refund number as its `Idempotency-Key` and
+///   `metadata[out_refund_no]`: `succeeded` is succeeded, `pending` / `requires_action`
 ///   processing, `failed` / `canceled` failed. Refund query: by the refund's id when known, else the PaymentIntent's
 ///   refunds whose `metadata.out_refund_no` is ours; none is not found.
 public struct StripeGateway: PaymentGateway {
@@ -75,8 +76,16 @@ public struct StripeGateway: PaymentGateway {
         }
     }
 
+    /// Stripe keeps an `Idempotency-Key` for 24 hours only: a refund retried later (a dead letter replayed the next
+    /// day) would be a second refund. So the PaymentIntent's refunds are looked at first, and one already made under
+    /// this refund number is answered instead of creating another.
     public func refund(_ order: RefundOrder) async throws(ChannelAPIError) -> ChannelRefundState {
-        state(
+        if let existing = try await client.listRefunds(paymentIntentID: order.channelTradeNo).first(where: {
+            $0.outRefundNo == order.refundNo
+        }) {
+            return state(existing, refundNo: order.refundNo)
+        }
+        return state(
             try await client.createRefund(
                 StripeRefundRequest(
                     paymentIntentID: order.channelTradeNo, outTradeNo: order.paymentNo, outRefundNo: order.refundNo,

@@ -82,7 +82,7 @@ public struct WeChatPayV2Gateway: PaymentGateway {
         let result = try await client.refund(
             WeChatPayV2RefundRequest(
                 outTradeNo: order.paymentNo, outRefundNo: order.refundNo, totalFee: order.paymentAmountMinor,
-                refundFee: order.amountMinor, reason: order.reason.isEmpty ? nil : order.reason))
+                refundFee: order.amountMinor, reason: order.reason.isEmpty ? nil : String(order.reason.prefix(80))))
         return Self.state(result)
     }
 

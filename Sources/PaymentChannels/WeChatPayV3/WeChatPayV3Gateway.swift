@@ -79,7 +79,7 @@ public struct WeChatPayV3Gateway: PaymentGateway {
             WeChatPayV3RefundRequest(
                 outTradeNo: order.paymentNo, outRefundNo: order.refundNo, refundMinor: order.amountMinor,
                 totalMinor: order.paymentAmountMinor, currency: order.currency,
-                reason: order.reason.isEmpty ? nil : order.reason))
+                reason: order.reason.isEmpty ? nil : String(order.reason.prefix(80))))
         return Self.state(result)
     }
 
