@@ -33,13 +33,16 @@ final class NotificationDispatcher: Sendable {
     private let faults: FaultInjector
     private let compression: Double
     private let timeout: Duration
+    /// The share of attempts delivered twice without any fault (`sandbox.duplicate_share`): channels do that.
+    private let duplicateShare: Double
     private let logger: Logger
     private let retries = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
 
     init(
         client: HTTPClient, ledger: SandboxLedger, faults: FaultInjector, compression: Double, timeout: Duration,
-        logger: Logger
+        duplicateShare: Double = 0, logger: Logger
     ) {
+        self.duplicateShare = duplicateShare
         self.client = client
         self.ledger = ledger
         self.faults = faults
@@ -107,7 +110,7 @@ final class NotificationDispatcher: Sendable {
         case .tamper?:
             tampered = true
         case .error5xx?, .refuse?, .abnormal?, nil:
-            break
+            if duplicateShare > 0, Double.random(in: 0..<1) < duplicateShare { sends = 2 }
         }
         var accepted = false
         for copy in 0..<sends {

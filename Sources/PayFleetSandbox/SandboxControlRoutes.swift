@@ -24,6 +24,9 @@ struct SandboxControlRoutes: Sendable {
             guard let (channel, number) = target(context) else { return unknownChannel(context).response }
             return channel.state(outTradeNo: number, account: request.uri.queryParameters.get("account")).response
         }
+        router.get("/sandbox/stats") { _, _ in
+            SandboxReply.json(200, ledger.stats()).response
+        }
         router.get("/sandbox/refunds") { request, _ in
             SandboxReply.json(200, ledger.refundAudit(channel: request.uri.queryParameters.get("channel"))).response
         }

@@ -215,6 +215,27 @@ extension SandboxLedger {
         return result
     }
 
+    /// `GET /sandbox/stats`: per channel, the notifications sent — deliveries (one per notification, its retries
+    /// included), attempts, accepted deliveries, deliveries that needed more than one attempt, copies sent twice —
+    /// and the orders paid.
+    func stats() -> [String: Any] {
+        let all = payments.withLock { Array($0.values) }
+        var channels: [String: [String: Int]] = [:]
+        for payment in all {
+            var entry = channels[payment.key.channel] ?? [:]
+            if payment.paidAt != nil { entry["paid", default: 0] += 1 }
+            for delivery in payment.notifications {
+                entry["deliveries", default: 0] += 1
+                entry["attempts", default: 0] += delivery.attempts.count
+                if delivery.delivered { entry["accepted", default: 0] += 1 }
+                if Set(delivery.attempts.map(\.number)).count > 1 { entry["retried", default: 0] += 1 }
+                entry["duplicated", default: 0] += delivery.attempts.count - Set(delivery.attempts.map(\.number)).count
+            }
+            channels[payment.key.channel] = entry
+        }
+        return ["channels": channels]
+    }
+
     /// A refund call the channel answered from memory (Stripe's idempotency replay): counted under the existing
     /// refund, never making one.
     func countRefundCall(_ key: SandboxPaymentKey, outRefundNo: String, amount: Int64) {
@@ -237,10 +258,12 @@ extension SandboxLedger {
         var refunds: [[String: Any]] = []
         var orders: [[String: Any]] = []
         for payment in all where payment.paidAt != nil || !payment.refunds.isEmpty {
-            orders.append([
+            var order: [String: Any] = [
                 "channel": payment.key.channel, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
-                "amount": payment.amountMinor, "refunded": payment.refundedSuccessMinor,
-            ])
+                "trade_no": payment.tradeNo, "amount": payment.amountMinor, "refunded": payment.refundedSuccessMinor,
+            ]
+            if let paidAt = payment.paidAt { order["paid_at"] = SandboxPayment.iso(paidAt) }
+            orders.append(order)
             for refund in payment.refunds {
                 var item: [String: Any] = [
                     "channel": payment.key.channel, "account": payment.key.account, "out_trade_no": payment.outTradeNo,

@@ -24,6 +24,8 @@ import UnixSignals
 ///   by themselves after `sandbox.refund_complete_ms` and notify, as the channels do.
 /// - `POST /sandbox/<channel>/console-refund/<out_trade_no>?amount=N`: the merchant refunds in the channel's console
 ///   (none of its numbers on the refund); completed and notified like the others.
+/// - `GET /sandbox/stats`: the notifications sent (deliveries, attempts, accepted, retried, duplicated) and the
+///   orders paid, per channel.
 /// - `GET /sandbox/refunds[?channel=…]`: every refund with how many calls asked for its number and with which
 ///   amounts, every refused refund call, and per paid order what it took and what went back.
 /// - `GET /sandbox/state/<channel>/<out_trade_no>`: the sandbox's view of the order.
@@ -52,7 +54,7 @@ public final class SandboxServer: Sendable {
         let faults = FaultInjector(endpoints: [])
         let dispatcher = NotificationDispatcher(
             client: httpClient, ledger: ledger, faults: faults, compression: settings.timeCompression,
-            timeout: settings.notifyTimeout, logger: logger)
+            timeout: settings.notifyTimeout, duplicateShare: settings.duplicateShare, logger: logger)
         let completer = RefundCompleter(delay: settings.refundComplete)
         var channels: [any SandboxChannel] = []
         if let wechatpay = settings.wechatpay {

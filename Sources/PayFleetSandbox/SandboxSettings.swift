@@ -14,6 +14,8 @@ import _CryptoExtras
 /// - `time_compression` (60): the channels' notification retry delays are divided by it (15 s → 0.25 s).
 /// - `notify_timeout_ms` (5000): how long one notification delivery waits for the merchant's reply.
 /// - `drop_hold_ms` (30000): how long a `drop` fault holds a request unanswered before closing the connection.
+/// - `duplicate_share` (0): the share of notification attempts delivered twice without any fault, as channels
+///   sometimes do (0 to 1).
 /// - `refund_complete_ms` (300): how long after a refund API call accepts a refund the channel completes it by
 ///   itself and notifies (Alipay: sends its refund notification); 0 leaves it processing until
 ///   `POST /sandbox/<channel>/refund/<no>`.
@@ -194,6 +196,8 @@ public struct SandboxSettings: Sendable {
     public var dropHold: Duration
     /// nil: refunds complete only when told to.
     public var refundComplete: Duration? = .milliseconds(300)
+    /// The share of notification attempts delivered twice.
+    public var duplicateShare: Double = 0
     public var wechatpay: WeChatPay?
     public var alipay: Alipay?
     public var baidu: Baidu?
@@ -259,6 +263,10 @@ public struct SandboxSettings: Sendable {
             throw SandboxError(.invalidSetting, "sandbox.refund_complete_ms must be ≥ 0 (0: only when told to)")
         }
         refundComplete = completeMS > 0 ? .milliseconds(completeMS) : nil
+        duplicateShare = sandbox.double(forKey: "duplicate_share", default: 0)
+        guard (0...1).contains(duplicateShare) else {
+            throw SandboxError(.invalidSetting, "sandbox.duplicate_share must be between 0 and 1")
+        }
         wechatpay = try Self.weChatPay(reader)
         alipay = try Self.alipay(reader)
         baidu = try Self.baidu(reader)

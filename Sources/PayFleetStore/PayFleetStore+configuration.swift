@@ -3,7 +3,7 @@ import PostgresNIO
 
 extension PayFleetStore {
     /// A `PostgresClient` configuration from a URL such as
-    /// `postgres://payfleet:secret@127.0.0.1:55432/payfleet?sslmode=disable`.
+    /// `postgres://payfleet:secret@127.0.0.1:25432/payfleet?sslmode=disable`.
     ///
     /// `sslmode` may be `disable`, `prefer` (the default) or `require`; user and password are
     /// percent-decoded. Errors never repeat the password.

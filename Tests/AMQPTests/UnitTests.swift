@@ -5,14 +5,14 @@ import Testing
 struct UnitTests {
     @Test func parsesAFullURL() throws {
         let configuration = try AMQPConfiguration(
-            url: "amqp://payfleet:s3cr%40t@127.0.0.1:55672/%2F", connectionName: "test")
+            url: "amqp://payfleet:s3cr%40t@127.0.0.1:25672/%2F", connectionName: "test")
         #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.port == 55672)
+        #expect(configuration.port == 25672)
         #expect(configuration.user == "payfleet")
         #expect(configuration.virtualHost == "/")
         #expect(configuration.useTLS == false)
         #expect(configuration.connectionName == "test")
-        #expect(configuration.redactedURL == "amqp://payfleet:***@127.0.0.1:55672/%2F")
+        #expect(configuration.redactedURL == "amqp://payfleet:***@127.0.0.1:25672/%2F")
         #expect(!"\(configuration)".contains("s3cr"))
     }
 

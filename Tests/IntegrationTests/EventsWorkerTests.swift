@@ -50,7 +50,19 @@ struct EventsWorkerTests {
                 {
                     try await Task.sleep(for: .milliseconds(100))
                 }
-                try await Task.sleep(for: .seconds(1))  // a duplicate would have arrived by now
+                // A marker event written after them: the relay publishes in outbox order, so once the marker is on
+                // the spy queue, any second copy of the others would be there too (a positive signal, not a sleep).
+                let marker = "order.paid:MARKER-\(Fixture.unique())"
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    _ = try await db.query(
+                        """
+                        INSERT INTO outbox (routing_key, message_id, payload)
+                        VALUES (\(RoutingKey.orderPaid), \(marker), '{"marker":true}'::jsonb)
+                        """)
+                }
+                try await Fixture.waitFor("the marker event on the spy queue") {
+                    received.withLock { $0[marker] != nil }
+                }
                 let seen = received.withLock { $0 }
                 for messageID in expected {
                     #expect(seen[messageID] == 1, "\(messageID) published \(seen[messageID] ?? 0) times")

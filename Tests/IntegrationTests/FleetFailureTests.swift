@@ -36,11 +36,7 @@ struct FleetFailureTests {
                 try await Fixture.waitFor("payment \(paymentNo) paid after the broker came back", fleet, timeout: .seconds(60)) { db in
                     try await Fixture.paymentStatus(db, paymentNo) == "paid"
                 }
-                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
-                    #expect(
-                        try await TestDatabase.scalar(db, "SELECT count(*) FROM outbox WHERE message_id = \("order.paid:ORD-" + paymentNo)")
-                            == 1)
-                }
+                #expect(try await Fixture.settlements(of: paymentNo, fleet) == 1)
             } catch {
                 if brokerStopped { try? Services.run("start", "rabbitmq") }
                 throw error
@@ -67,7 +63,7 @@ struct FleetFailureTests {
             #expect(statuses.allSatisfy { $0 == 204 })
 
             try await batch.waitUntilPaid(atLeast: batch.count, fleet, timeout: .seconds(180))
-            try await batch.expectSettledExactlyOnce()
+            try await batch.expectSettledExactlyOnce(fleet)
         }
     }
 
@@ -106,11 +102,7 @@ extension FleetFailureTests {
             try await Fixture.waitFor("payment \(paymentNo) paid after the database came back", fleet, timeout: .seconds(60)) { db in
                 try await Fixture.paymentStatus(db, paymentNo) == "paid"
             }
-            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
-                #expect(
-                    try await TestDatabase.scalar(db, "SELECT count(*) FROM outbox WHERE message_id = \("order.paid:ORD-" + paymentNo)")
-                        == 1)
-            }
+            #expect(try await Fixture.settlements(of: paymentNo, fleet) == 1)
         }
     }
 
@@ -130,7 +122,7 @@ extension FleetFailureTests {
             #expect(try await stopper.value == 0)
 
             try await batch.waitUntilPaid(atLeast: batch.count, fleet, timeout: .seconds(120))
-            try await batch.expectSettledExactlyOnce()
+            try await batch.expectSettledExactlyOnce(fleet)
         }
     }
 }

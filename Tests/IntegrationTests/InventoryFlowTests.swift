@@ -106,6 +106,13 @@ struct InventoryFlowTests {
                             == "1000:refunded")
                 }
             }
+            // Both inventory-workers' /metrics together count each decision once.
+            #expect(
+                try await fleet.metric(.inventoryWorker, #"payfleet_inventory_confirmations_total{outcome="confirmed"}"#)
+                    == 270)
+            #expect(
+                try await fleet.metric(.inventoryWorker, #"payfleet_inventory_confirmations_total{outcome="oversold"}"#)
+                    == 30)
             for process in fleet.processes(.inventoryWorker) {
                 #expect(!process.output.contains("deadlock"), "\(process.name) met a deadlock")
                 #expect(!process.output.contains("40P01"), "\(process.name) met a deadlock")

@@ -50,6 +50,8 @@ struct RefundFlowTests {
             }
             let ledger = try await SandboxRefundLedger.read(fleet, channel: channel)
             #expect(ledger.refunded(paymentNo) == 2599)
+            // refund-worker's /metrics: two refunds succeeded (a notification or the channel's own answer).
+            #expect(try await fleet.metric(.refundWorker, #"payfleet_refunds_total{outcome="succeeded"}"#) == 2)
             for (number, amount) in [(first, Int64(1000)), (rest, Int64(1599))] {
                 let entries = ledger.refund(number)
                 #expect(entries.count == 1, "\(number): \(entries)")

@@ -36,13 +36,14 @@ struct RetryTests {
             try await RetryHarness.withConsumer(routingKey: routingKey, reader: reader, settings: settings) {
                 delivery, _ in
                 let count = recorder.record(delivery)
+                if RetryHarness.isMarker(delivery) { return .ack }
                 return count <= failures ? .retryLater(reason: "channel API answered 503 (delivery \(count))") : .ack
             } _: { connection in
                 try await RetryHarness.publish(connection, routingKey: routingKey, messageID: messageID)
                 try await RetryHarness.waitFor("delivery \(failures + 1)", timeout: .seconds(30)) {
                     recorder.deliveries(of: messageID).count >= failures + 1
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                try await RetryHarness.marker(connection, routingKey: routingKey, recorder: recorder)
             }
 
             let deliveries = recorder.deliveries(of: messageID)
@@ -88,6 +89,7 @@ struct RetryTests {
             try await RetryHarness.withConsumer(routingKey: routingKey, reader: reader, settings: settings) {
                 delivery, _ in
                 let count = recorder.record(delivery)
+                if RetryHarness.isMarker(delivery) { return .ack }
                 if dependencyDown.value { return .retryLater(reason: "channel API timed out (delivery \(count))") }
                 applied.record(delivery)
                 return .ack
@@ -129,7 +131,7 @@ struct RetryTests {
                     applied.deliveries(of: messageID).count >= 1
                 }
                 await #expect(throws: (any Error).self) { try await fleet.runCLI(["dead-letters", "replay", "\(id)"]) }
-                try await Task.sleep(for: .seconds(1))
+                try await RetryHarness.marker(connection, routingKey: routingKey, recorder: recorder)
                 #expect(applied.deliveries(of: messageID).count == 1)
                 #expect(applied.deliveries(of: messageID).first?.attempt == 1)
                 try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
@@ -235,7 +237,7 @@ struct RetryTests {
                 delivery, _ in
                 recorder.record(delivery)
                 return .ack
-            } _: { _ in
+            } _: { connection in
                 // 200 rows due in one second: both workers wake for them at once.
                 try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
                     _ = try await db.query(
@@ -249,10 +251,17 @@ struct RetryTests {
                 try await RetryHarness.waitFor("\(rows) republished messages", timeout: .seconds(30)) {
                     recorder.all.count >= rows
                 }
-                try await Task.sleep(for: .seconds(2))
+                // Every row is gone from retries (deleted in the publishing transaction), then a marker behind them
+                // arrives: a second copy of any row would have been delivered before it.
+                try await RetryHarness.waitFor("every row republished and deleted", timeout: .seconds(30)) {
+                    (try? await TestDatabase.withClient { db in
+                        try await TestDatabase.scalar(db, "SELECT count(*) FROM retries WHERE message_id LIKE \(prefix + "%")")
+                    }) == 0
+                }
+                try await RetryHarness.marker(connection, routingKey: routingKey, recorder: recorder)
             }
 
-            let all = recorder.all
+            let all = recorder.all.filter { !$0.messageID.hasPrefix("MARKER-") }
             let perMessage = Dictionary(grouping: all, by: \.messageID).mapValues(\.count)
             #expect(perMessage.count == rows)
             #expect(perMessage.values.allSatisfy { $0 == 1 }, "duplicates: \(perMessage.filter { $0.value > 1 })")
@@ -314,6 +323,16 @@ final class Recorder: Sendable {
 }
 
 enum RetryHarness {
+    /// Publishes a marker behind everything sent so far and waits until the consumer recorded it: with one consumer
+    /// on the queue, every message published before it has been delivered by then.
+    static func marker(_ connection: AMQPConnection, routingKey: String, recorder: Recorder) async throws {
+        let marker = "MARKER-\(Fixture.unique())"
+        try await publish(connection, routingKey: routingKey, messageID: marker)
+        try await waitFor("the marker", timeout: .seconds(30)) { !recorder.deliveries(of: marker).isEmpty }
+    }
+
+    static func isMarker(_ delivery: AMQPDelivery) -> Bool { delivery.messageID?.hasPrefix("MARKER-") == true }
+
     /// Runs a QueueConsumerService with the real retry path on a new queue bound to
     /// `routingKey` on payfleet.jobs, runs `body`, then deletes the queue.
     static func withConsumer<T: Sendable>(

@@ -20,6 +20,8 @@ struct SandboxRefundLedger {
     struct Payment {
         var channel: String
         var outTradeNo: String
+        /// The channel's trade number.
+        var tradeNo: String
         var amount: Int64
         var refunded: Int64
     }
@@ -44,7 +46,7 @@ struct SandboxRefundLedger {
         let payments = (object["payments"] as? [[String: Any]] ?? []).map { item in
             Payment(
                 channel: item["channel"] as? String ?? "", outTradeNo: item["out_trade_no"] as? String ?? "",
-                amount: int(item["amount"]), refunded: int(item["refunded"]))
+                tradeNo: item["trade_no"] as? String ?? "", amount: int(item["amount"]), refunded: int(item["refunded"]))
         }
         return SandboxRefundLedger(refunds: refunds, payments: payments)
     }

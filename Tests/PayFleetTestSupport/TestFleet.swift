@@ -120,6 +120,22 @@ public final class TestFleet: Sendable {
         }
     }
 
+    /// `GET /metrics` of every running process of `role`: the value of `sample` (a metric name with its labels, as
+    /// Prometheus prints it) in each, summed; 0 where a process has not recorded it.
+    public func metric(_ role: Role, _ sample: String) async throws -> Double {
+        let ports = processes.withLock { all in all.filter { $0.key.role == role && $0.value.0.isRunning }.map(\.value.1) }
+        var total = 0.0
+        for port in ports {
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5))
+            let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
+            for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+                total += Double(line.dropFirst(sample.count + 1).trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+        }
+        return total
+    }
+
     /// `GET /health/ready` of `role`'s HTTP port: its status code.
     public func readiness(_ role: Role, instance: Int = 0) async throws -> Int {
         guard let port = processes.withLock({ $0[Key(role: role, instance: instance)]?.1 }) else {
@@ -167,31 +183,67 @@ public final class TestFleet: Sendable {
         for process in all { await process.terminate() }
     }
 
+    /// Every log line of every process this fleet started, killed and restarted ones included, that `matches`.
+    public func logLines(where matches: (Substring) -> Bool) -> [Substring] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var lines: [Substring] = []
+        for file in files where file.hasSuffix(".log") {
+            guard let text = try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8) else { continue }
+            lines += text.split(separator: "\n").filter(matches)
+        }
+        return lines
+    }
+
+    /// How many times `paymentNo` was settled: PayFleetStore logs `payment settled` once per committed settlement,
+    /// whichever process and path (notification or payment.query) did it. A double settlement counts 2; this is what
+    /// "exactly once" is checked with, not uniquely keyed rows.
+    public func settlements(of paymentNo: String) -> Int {
+        logLines { $0.hasSuffix("] payment settled") && $0.contains("payment_no=\(paymentNo) ") }.count
+    }
+
+    /// How many deliveries of `paymentNo`'s notifications fulfilment-worker has finished, whatever the outcome (it
+    /// logs one line per delivery): the positive signal that duplicates were processed, instead of a sleep.
+    public func fulfilmentOutcomes(of paymentNo: String) -> Int {
+        let outcomes = [
+            "] payment settled; order paid", "] payment closed", "] duplicate notification; nothing changed",
+            "] payment already in the notified state; nothing changed", "] notification not settled: anomaly recorded",
+        ]
+        return logLines { line in
+            line.contains("fulfilment-worker") && line.contains("payment_no=\(paymentNo) ")
+                && outcomes.contains { line.hasSuffix($0) }
+        }.count
+    }
+
     /// Logs of every process, for a failing test's report.
     public var logs: String {
         processes.withLock { $0.values.map { "== \($0.0.name)\n\($0.0.output.suffix(3000))" }.joined(separator: "\n") }
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
+/// A free TCP port on 127.0.0.1, below Linux's ephemeral range (32768-60999): a process that is killed and restarted
+/// on a port inside that range can find it taken by a client that, reconnecting meanwhile, was handed that very port
+/// and connected to itself.
 public enum FreePort {
     public static func pick() throws -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000)
+            if canBind(port) { return port }
+        }
+        throw TestServicesError("no free port between 20000 and 32000")
+    }
+
+    static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestServicesError("socket() failed") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw TestServicesError("bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return bound == 0
     }
 }
 

@@ -34,7 +34,7 @@ public enum FulfilmentWorkerApp {
                 case .closed:
                     log.info("payment closed")
                 case .duplicate:
-                    log.debug("duplicate notification; nothing changed", metadata: ["redelivered": "\(delivery.redelivered)"])
+                    log.info("duplicate notification; nothing changed", metadata: ["redelivered": "\(delivery.redelivered)"])
                 case .alreadyInState:
                     log.info("payment already in the notified state; nothing changed")
                 case .anomaly(let anomaly):
