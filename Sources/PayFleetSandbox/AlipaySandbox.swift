@@ -244,7 +244,10 @@ struct AlipaySandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = call.merchant.appID
-                completer.schedule { _ = await refund(outRefundNo: requestNo, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .success([
                 "out_trade_no": outTradeNo, "trade_no": made.payment.tradeNo, "buyer_logon_id": "sandbox***@example.com",
@@ -332,13 +335,13 @@ struct AlipaySandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
         // A console refund is made here; an API refund was made by its call already.
-        guard let (payment, refund) = ledger.completeRefund(found.key, outRefundNo: outRefundNo),
+        guard let (payment, refund) = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID),
             let paidAt = payment.paidAt
         else {
             return .error(404, "no alipay refund \(outRefundNo)")

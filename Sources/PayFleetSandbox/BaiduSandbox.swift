@@ -236,7 +236,10 @@ struct BaiduSandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = merchant.appKey
-                completer.schedule { _ = await refund(outRefundNo: number, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .success(["refundBatchId": made.refund.refundID, "refundPayMoney": String(made.refund.amountMinor)])
         }
@@ -288,12 +291,12 @@ struct BaiduSandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
-        let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
+        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
         guard let (payment, refund) = completed else { return .error(404, "no baidu refund \(outRefundNo)") }
         // The callback numbers refundStatus 1 succeeded, 2 failed.
         let failed = refund.status == .failed

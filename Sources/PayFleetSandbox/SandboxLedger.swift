@@ -156,11 +156,12 @@ extension SandboxLedger {
         }
     }
 
-    /// The channel completes a refund: processing → success now, or failed for one made under the `abnormal` fault
-    /// (a finished refund stays as it was). The order and the refund, or nil when either is unknown.
-    func completeRefund(_ key: SandboxPaymentKey, outRefundNo: String) -> (SandboxPayment, SandboxRefund)? {
+    /// The channel completes refund `refundID` of the order: processing → success now, or failed for one made under
+    /// the `abnormal` fault (a finished refund stays as it was). The order and the refund, or nil when either is
+    /// unknown.
+    func completeRefund(_ key: SandboxPaymentKey, refundID: String) -> (SandboxPayment, SandboxRefund)? {
         update(key) { payment -> (SandboxPayment, SandboxRefund)? in
-            guard var found = payment, let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo })
+            guard var found = payment, let index = found.refunds.firstIndex(where: { $0.refundID == refundID })
             else { return nil }
             if found.refunds[index].status == .processing {
                 if found.refunds[index].failsOnCompletion {
@@ -173,6 +174,18 @@ extension SandboxLedger {
             }
             payment = found
             return (found, found.refunds[index])
+        }
+    }
+
+    /// Marks the completion of refund `refundID` as announced. True the first time: the scheduled completion
+    /// announces only a refund that no explicit act announced before it.
+    func claimAnnouncement(_ key: SandboxPaymentKey, refundID: String) -> Bool {
+        update(key) { payment in
+            guard let index = payment?.refunds.firstIndex(where: { $0.refundID == refundID }),
+                !payment!.refunds[index].announced
+            else { return false }
+            payment!.refunds[index].announced = true
+            return true
         }
     }
 
@@ -267,18 +280,24 @@ extension SandboxLedger {
 
 /// Completes accepted refunds by themselves after `sandbox.refund_complete_ms`, as a channel does: each completion
 /// is the channel's own refund act (the refund succeeds, or fails under the `abnormal` fault, and its notification
-/// is sent). Cancelled at shutdown.
+/// is sent) — unless an explicit act announced the refund first, which the channel would not announce twice.
+/// Cancelled at shutdown.
 final class RefundCompleter: Sendable {
     /// nil: refunds complete only when `POST /sandbox/<channel>/refund/<no>` says so.
     let delay: Duration?
+    private let ledger: SandboxLedger
     private let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>])>((0, [:]))
 
-    init(delay: Duration?) {
+    init(delay: Duration?, ledger: SandboxLedger) {
         self.delay = delay
+        self.ledger = ledger
     }
 
-    func schedule(_ completion: @escaping @Sendable () async -> Void) {
+    /// After the delay, runs `completion` (the channel's refund act) for refund `refundID` of the order `key`, if
+    /// nothing announced that refund meanwhile.
+    func schedule(_ key: SandboxPaymentKey, refundID: String, _ completion: @escaping @Sendable () async -> Void) {
         guard let delay else { return }
+        let ledger = self.ledger
         tasks.withLock { state in
             let id = state.next
             state.next += 1
@@ -286,6 +305,7 @@ final class RefundCompleter: Sendable {
                 defer { _ = self.tasks.withLock { $0.running.removeValue(forKey: id) } }
                 try? await Task.sleep(for: delay)
                 if Task.isCancelled { return }
+                guard ledger.claimAnnouncement(key, refundID: refundID) else { return }
                 await completion()
             }
         }

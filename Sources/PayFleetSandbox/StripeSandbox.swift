@@ -315,7 +315,10 @@ struct StripeSandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = call.merchant.id
-                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .ok(refundJSON(made.refund, of: made.payment))
         }
@@ -452,12 +455,12 @@ struct StripeSandbox: SandboxChannel {
     /// The refund completes (succeeded, or failed under `abnormal`) and Stripe sends its events: `refund.updated`
     /// (the current shape), then `charge.refunded` embedding it (the pre-2022 shape) — or `refund.failed`.
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
-        guard let (payment, refund) = ledger.completeRefund(found.key, outRefundNo: outRefundNo),
+        guard let (payment, refund) = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID),
             let paidAt = payment.paidAt
         else {
             return .error(404, "no stripe refund \(outRefundNo)")
