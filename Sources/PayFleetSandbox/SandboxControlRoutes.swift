@@ -62,7 +62,8 @@ struct SandboxControlRoutes: Sendable {
         }
         let (outRefundNo, refundID) = channel.consoleRefundNumbers()
         let asked = amount ?? (payment.amountMinor - payment.refundedMinor)
-        let result = ledger.requestRefund(payment.key, outRefundNo: outRefundNo, amount: asked) { _ in
+        // Not a refund API call: a refusal here is the console's, not one for the audit's `refused`.
+        let result = ledger.requestRefund(payment.key, outRefundNo: outRefundNo, amount: asked, audited: false) { _ in
             SandboxRefund(
                 outRefundNo: outRefundNo, refundID: refundID, amountMinor: asked, reason: "console", notifyURL: nil,
                 status: .processing, createdAt: Date(), origin: .console)

@@ -56,6 +56,11 @@ final class SandboxLedger: Sendable {
         payments.withLock { $0[key] }
     }
 
+    /// Every order of `channel` under `account`.
+    func all(channel: String, account: String) -> [SandboxPayment] {
+        payments.withLock { all in all.values.filter { $0.key.channel == channel && $0.key.account == account } }
+    }
+
     /// The orders of `channel` numbered `outTradeNo`, under any account unless `account` is given.
     func find(channel: String, outTradeNo: String, account: String? = nil) -> [SandboxPayment] {
         payments.withLock { all in
@@ -193,15 +198,21 @@ extension SandboxLedger {
     /// before (same amount: a replay, counted in its `requests`), or a new one made by `make` — or a refusal
     /// (another amount under the number, an unpaid order, more than is left, the channel's own `check`). Every call
     /// is recorded for the audit: a repeated number is never a second refund, and never hidden either.
+    ///
+    /// `byNumber` false: the channel does not know the number as a refund's key (Stripe's `metadata[out_refund_no]`;
+    /// Stripe is idempotent on the Idempotency-Key only), so the call makes a new refund even under a number used
+    /// before — the double a real channel would make, there for the audit to show. `audited` false: not an API call
+    /// (a console refund), so a refusal is not recorded as one.
     func requestRefund(
-        _ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, refuse: Bool = false,
-        check: (SandboxPayment) -> String? = { _ in nil }, make: (SandboxPayment) -> SandboxRefund
+        _ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, refuse: Bool = false, byNumber: Bool = true,
+        audited: Bool = true, check: (SandboxPayment) -> String? = { _ in nil },
+        make: (SandboxPayment) -> SandboxRefund
     ) -> Result<(payment: SandboxPayment, refund: SandboxRefund, created: Bool), RefundRefusal> {
         let result: Result<(payment: SandboxPayment, refund: SandboxRefund, created: Bool), RefundRefusal> = update(key) {
             payment in
             guard var found = payment else { return .failure(.noOrder) }
             defer { payment = found }
-            if let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) {
+            if byNumber, let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) {
                 found.refunds[index].requests += 1
                 if !found.refunds[index].amountsRequested.contains(amount) {
                     found.refunds[index].amountsRequested.append(amount)
@@ -220,19 +231,25 @@ extension SandboxLedger {
             found.refunds.append(refund)
             return .success((found, refund, true))
         }
-        if case .failure(let refusal) = result {
-            refused.withLock {
-                $0.append(RefusedRefund(key: key, outRefundNo: outRefundNo, amountMinor: amount, reason: refusal.text))
-            }
+        if audited, case .failure(let refusal) = result {
+            recordRefusal(key, outRefundNo: outRefundNo, amount: amount, reason: refusal.text)
         }
         return result
     }
 
-    /// A refund call the channel answered from memory (Stripe's idempotency replay): counted under the existing
-    /// refund, never making one.
-    func countRefundCall(_ key: SandboxPaymentKey, outRefundNo: String, amount: Int64) {
+    /// Records a refund API call the channel refused before the ledger saw it (an unknown PaymentIntent, a reused
+    /// Idempotency-Key, a remembered refusal replayed).
+    func recordRefusal(_ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, reason: String) {
+        refused.withLock {
+            $0.append(RefusedRefund(key: key, outRefundNo: outRefundNo, amountMinor: amount, reason: reason))
+        }
+    }
+
+    /// A refund call the channel answered from memory (Stripe's idempotency replay, or its refusal of a key reused
+    /// with other parameters): counted under the refund `refundID` the key made, never making one.
+    func countRefundCall(_ key: SandboxPaymentKey, refundID: String, amount: Int64) {
         update(key) { payment in
-            guard let index = payment?.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) else { return }
+            guard let index = payment?.refunds.firstIndex(where: { $0.refundID == refundID }) else { return }
             payment!.refunds[index].requests += 1
             if !payment!.refunds[index].amountsRequested.contains(amount) {
                 payment!.refunds[index].amountsRequested.append(amount)

@@ -100,4 +100,25 @@ struct WeChatPayRefundTests {
             #expect(audit.doubles.isEmpty, "\(audit.doubles)")
         }
     }
+
+    @Test("v3 console refund: a refund under WeChat Pay's own number, notified; more than is left is refused")
+    func console() async throws {
+        try await Harness.run(refundComplete: .milliseconds(100)) { h in
+            let (no, transactionID) = try await SandboxRefundTests.paidWeChat(h)
+            let (tooMuch, _) = try await h.control("POST", "/sandbox/wechatpay/console-refund/\(no)?amount=9000")
+            #expect(tooMuch == 409)
+            let (status, made) = try await h.control("POST", "/sandbox/wechatpay/console-refund/\(no)?amount=888")
+            #expect(status == 200, "\(made)")
+            let number = try #require(made["out_refund_no"] as? String)
+            #expect(number.hasPrefix("MP") && made["origin"] as? String == "console")
+            let notified = try await h.waitForRefunds("wechatpay") { $0.refundNo == number }
+            #expect(notified.first?.amountMinor == 888 && notified.first?.channelTradeNo == transactionID)
+            #expect(notified.first?.channelRefundNo == made["refund_id"] as? String)
+            let audit = try await h.audit(channel: "wechatpay")
+            #expect(audit.refunds(numbered: number).first?["origin"] as? String == "console")
+            // The console's refusal is no refund API call: nothing for the audit's refused.
+            #expect(audit.refused.isEmpty, "\(audit.refused)")
+            #expect(audit.payment(no)?["refunded"] as? Int == 888)
+        }
+    }
 }
