@@ -346,13 +346,18 @@ struct AlipaySandbox: SandboxChannel {
         else {
             return .error(404, "no alipay refund \(outRefundNo)")
         }
-        // Alipay refunds synchronously; this sends the trade_status_sync that announces the refund.
+        // Alipay refunds synchronously; this sends the trade_status_sync that announces the refund, with the trade
+        // as this refund left it: refund_fee is everything refunded up to and including it (a later refund does not
+        // count), TRADE_CLOSED once that is the whole amount.
+        let through = payment.refunds.prefix { $0.refundID != refund.refundID } + [refund]
+        let refundedThrough = through.filter { $0.status == .success }.reduce(0) { $0 + $1.amountMinor }
         var parameters = AlipayNotificationSigner.tradeParameters(
             appID: payment.appID, sellerID: merchantSeller(payment), outTradeNo: payment.outTradeNo,
             tradeNo: payment.tradeNo, totalAmount: payment.amountMinor, notifyID: "", gmtPayment: paidAt,
-            subject: payment.subject, tradeStatus: tradeStatus(payment))
-        parameters["refund_fee"] = Money.formatDecimal(payment.refundedSuccessMinor)
-        parameters["gmt_refund"] = WeChatTime.chinaStandard(refund.succeededAt ?? Date()) + ".000"
+            subject: payment.subject,
+            tradeStatus: refundedThrough >= payment.amountMinor ? "TRADE_CLOSED" : "TRADE_SUCCESS")
+        parameters["refund_fee"] = Money.formatDecimal(refundedThrough)
+        parameters["gmt_refund"] = WeChatTime.chinaStandardMilliseconds(refund.succeededAt ?? Date())
         parameters["send_back_fee"] = Money.formatDecimal(refund.amountMinor)
         parameters["out_biz_no"] = refund.outRefundNo
         var reply = await notify(payment, event: "REFUND", url: payment.notifyURL, parameters: parameters)

@@ -198,7 +198,9 @@ struct BaiduSandbox: SandboxChannel {
             case .failed: status = 3
             }
             return [
-                "bizRefundBatchId": refund.outRefundNo, "orderId": Int64(payment.tradeNo) ?? 0,
+                // A refund made in the console carries no batch number of the merchant's.
+                "bizRefundBatchId": refund.origin == .console ? "" : refund.outRefundNo,
+                "orderId": Int64(payment.tradeNo) ?? 0,
                 "refundBatchId": Int64(refund.refundID) ?? 0, "refundStatus": status,
                 "userId": Int64(payment.payer ?? "") ?? 0,
             ]
@@ -231,7 +233,8 @@ struct BaiduSandbox: SandboxChannel {
         case .failure(.noOrder): return .failure(2100, "order no exists")
         case .failure(.notPaid): return .failure(10001, "订单未支付，不可退款")
         case .failure(.amountDiffers): return .failure(1000, "参数错误：同一退款批次金额不一致")
-        case .failure(.exceeds), .failure(.refused): return .failure(10001, "退款金额超过可退金额")
+        case .failure(.exceeds): return .failure(10001, "退款金额超过可退金额")
+        case .failure(.refused): return .failure(10001, "订单不满足退款条件，退款申请被拒绝")
         case .failure(.invalid(let why)): return .failure(10002, why)
         case .success(let made):
             if made.created {

@@ -425,10 +425,27 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         let event = refund.status == .failed ? "REFUND.ABNORMAL" : "REFUND.SUCCESS"
         let delivery = await dispatcher.deliver(
             job(payment.key, event: event, id: id, url: url) { now in
-                try signer.signRefund(
-                    eventType: event, mchID: merchant.mchID, outTradeNo: payment.outTradeNo, transactionID: payment.tradeNo,
-                    outRefundNo: refund.outRefundNo, refundID: refund.refundID, refundMinor: refund.amountMinor,
-                    totalMinor: payment.amountMinor, successTime: refund.succeededAt ?? Date(), id: id, now: now)
+                guard refund.status == .failed else {
+                    return try signer.signRefund(
+                        eventType: event, mchID: merchant.mchID, outTradeNo: payment.outTradeNo,
+                        transactionID: payment.tradeNo, outRefundNo: refund.outRefundNo, refundID: refund.refundID,
+                        refundMinor: refund.amountMinor, totalMinor: payment.amountMinor,
+                        successTime: refund.succeededAt ?? Date(), id: id, now: now)
+                }
+                // REFUND.ABNORMAL: the same resource with refund_status ABNORMAL and, as WeChat Pay's, no
+                // success_time (the money never went back).
+                let resource: [String: Any] = [
+                    "mchid": merchant.mchID, "transaction_id": payment.tradeNo, "out_trade_no": payment.outTradeNo,
+                    "refund_id": refund.refundID, "out_refund_no": refund.outRefundNo, "refund_status": "ABNORMAL",
+                    "user_received_account": "支付用户零钱",
+                    "amount": [
+                        "total": payment.amountMinor, "refund": refund.amountMinor, "payer_total": payment.amountMinor,
+                        "payer_refund": refund.amountMinor,
+                    ],
+                ]
+                return try signer.sign(
+                    eventType: event, id: id, resource: SandboxJSON.encode(resource), now: now,
+                    nonce: SandboxIDs.token(32))
             })
         var reply = summaryJSON(payment.key, delivery: delivery)
         reply["out_refund_no"] = refund.outRefundNo
@@ -506,5 +523,13 @@ enum WeChatTime {
     /// `yyyy-MM-dd HH:mm:ss` at +08:00 (Alipay).
     static func chinaStandard(_ date: Date) -> String {
         String(rfc3339(date).prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss.SSS` at +08:00 (Alipay's `gmt_refund`).
+    static func chinaStandardMilliseconds(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let fraction = (milliseconds % 1000 + 1000) % 1000
+        let seconds = Date(timeIntervalSince1970: TimeInterval(milliseconds - fraction) / 1000)
+        return chinaStandard(seconds) + "." + String(String(fraction + 1000).dropFirst())
     }
 }

@@ -121,4 +121,100 @@ struct WeChatPayRefundTests {
             #expect(audit.payment(no)?["refunded"] as? Int == 888)
         }
     }
+
+    @Test("v3 abnormal: REFUND.ABNORMAL's resource says ABNORMAL with no success_time; nothing was given back")
+    func abnormal() async throws {
+        try await Harness.run(refundComplete: .milliseconds(100)) { h in
+            let (no, transactionID) = try await SandboxRefundTests.paidWeChat(h)
+            let gateway = WeChatPayV3Gateway(client: try h.weChatClient())
+            try await h.fault("wechatpay.refund", "abnormal")
+            guard case .processing = try await gateway.refund(Self.order(no, transactionID, "RA" + no, 700)) else {
+                Issue.record("an abnormal refund is accepted first")
+                return
+            }
+            let failed = try #require(try await h.waitForRefunds("wechatpay") { $0.refundNo == "RA" + no }.first)
+            #expect(failed.status == .failed && failed.amountMinor == 700)
+            let resource = try #require(
+                try JSONSerialization.jsonObject(with: Data(failed.raw.utf8)) as? [String: Any])
+            #expect(resource["refund_status"] as? String == "ABNORMAL")
+            #expect(resource["success_time"] == nil, "the money never went back: \(resource)")
+            let audit = try await h.audit(channel: "wechatpay")
+            let entry = audit.refunds(numbered: "RA" + no).first
+            #expect(entry?["status"] as? String == "failed" && entry?["failed_at"] is String)
+            #expect(entry?["succeeded_at"] == nil)
+            #expect(audit.payment(no)?["refunded"] as? Int == 0)
+        }
+    }
+
+    @Test("v2: completes by itself (req_info SUCCESS), a repeat is one refund, refuse is permanent, abnormal is CHANGE")
+    func weChatPayV2() async throws {
+        try await WeChatPayV2Harness.run(refundComplete: .milliseconds(100)) { v2 in
+            let h = v2.harness
+            let client = try v2.client()
+            let gateway = WeChatPayV2Gateway(client: client)
+            let no = orderNo("V2")
+            _ = try await client.unifiedOrder(
+                .init(outTradeNo: no, description: "refund", totalFee: 8888, tradeType: .native))
+            #expect(try await h.control("POST", "/sandbox/wechatpay-v2/pay/\(no)").0 == 200)
+            let transactionID = try #require(try await client.queryOrder(outTradeNo: no).transactionID)
+
+            guard
+                case .processing(let refundID?, _) = try await gateway.refund(
+                    Self.order(no, transactionID, "R1" + no, 1000))
+            else {
+                Issue.record("a new v2 refund is processing")
+                return
+            }
+            _ = try await gateway.refund(Self.order(no, transactionID, "R1" + no, 1000))
+            let done = try await h.waitForRefunds("wechatpay-v2") { $0.refundNo == "R1" + no }
+            #expect(done.first?.status == .succeeded && done.first?.channelRefundNo == refundID)
+            #expect(done.first?.amountMinor == 1000 && done.first?.channelTradeNo == transactionID)
+            guard
+                case .succeeded = try await gateway.queryRefund(
+                    Self.order(no, transactionID, "R1" + no, 1000).lookup(channelRefundNo: nil))
+            else {
+                Issue.record("refundquery does not say SUCCESS")
+                return
+            }
+
+            try await h.fault("wechatpay-v2.refund", "refuse")
+            let refused = await apiError { _ = try await gateway.refund(Self.order(no, transactionID, "RX" + no, 500)) }
+            #expect(refused?.isTransient == false && refused?.channelCode == "INVALID_REQUEST")
+            #expect(
+                try await gateway.queryRefund(
+                    Self.order(no, transactionID, "RX" + no, 500).lookup(channelRefundNo: nil)) == .notFound)
+
+            try await h.fault("wechatpay-v2.refund", "abnormal")
+            guard case .processing = try await gateway.refund(Self.order(no, transactionID, "RA" + no, 700)) else {
+                Issue.record("an abnormal v2 refund is accepted first")
+                return
+            }
+            let failed = try await h.waitForRefunds("wechatpay-v2") { $0.refundNo == "RA" + no }
+            #expect(failed.first?.status == .failed)
+            let raw = try #require(failed.first?.raw)
+            #expect(raw.contains("CHANGE"), "the decrypted req_info says CHANGE: \(raw)")
+            guard
+                case .failed(_, let detail, _) = try await gateway.queryRefund(
+                    Self.order(no, transactionID, "RA" + no, 700).lookup(channelRefundNo: nil))
+            else {
+                Issue.record("refundquery does not report the abnormal refund as failed")
+                return
+            }
+            #expect(detail == "CHANGE")
+
+            let (status, made) = try await h.control("POST", "/sandbox/wechatpay-v2/console-refund/\(no)?amount=300")
+            #expect(status == 200, "\(made)")
+            let number = try #require(made["out_refund_no"] as? String)
+            let console = try await h.waitForRefunds("wechatpay-v2") { $0.refundNo == number }
+            #expect(console.first?.amountMinor == 300 && number != "R1" + no)
+
+            let audit = try await h.audit(channel: "wechatpay-v2")
+            #expect(audit.refunds(numbered: "R1" + no).first?["requests"] as? Int == 2)
+            #expect(audit.refunds(numbered: "RX" + no).isEmpty && audit.refused(numbered: "RX" + no).count == 1)
+            #expect(audit.refunds(numbered: "RA" + no).first?["status"] as? String == "failed")
+            // The failed refund gave nothing back: 1000 and the console's 300.
+            #expect(audit.payment(no)?["refunded"] as? Int == 1300)
+            #expect(audit.doubles.isEmpty, "\(audit.doubles)")
+        }
+    }
 }
