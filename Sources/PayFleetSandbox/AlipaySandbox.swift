@@ -244,7 +244,10 @@ struct AlipaySandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = call.merchant.appID
-                completer.schedule { _ = await refund(outRefundNo: requestNo, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .success([
                 "out_trade_no": outTradeNo, "trade_no": made.payment.tradeNo, "buyer_logon_id": "sandbox***@example.com",
@@ -332,24 +335,29 @@ struct AlipaySandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
         // A console refund is made here; an API refund was made by its call already.
-        guard let (payment, refund) = ledger.completeRefund(found.key, outRefundNo: outRefundNo),
+        guard let (payment, refund) = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID),
             let paidAt = payment.paidAt
         else {
             return .error(404, "no alipay refund \(outRefundNo)")
         }
-        // Alipay refunds synchronously; this sends the trade_status_sync that announces the refund.
+        // Alipay refunds synchronously; this sends the trade_status_sync that announces the refund, with the trade
+        // as this refund left it: refund_fee is everything refunded up to and including it (a later refund does not
+        // count), TRADE_CLOSED once that is the whole amount.
+        let through = payment.refunds.prefix { $0.refundID != refund.refundID } + [refund]
+        let refundedThrough = through.filter { $0.status == .success }.reduce(0) { $0 + $1.amountMinor }
         var parameters = AlipayNotificationSigner.tradeParameters(
             appID: payment.appID, sellerID: merchantSeller(payment), outTradeNo: payment.outTradeNo,
             tradeNo: payment.tradeNo, totalAmount: payment.amountMinor, notifyID: "", gmtPayment: paidAt,
-            subject: payment.subject, tradeStatus: tradeStatus(payment))
-        parameters["refund_fee"] = Money.formatDecimal(payment.refundedSuccessMinor)
-        parameters["gmt_refund"] = WeChatTime.chinaStandard(refund.succeededAt ?? Date()) + ".000"
+            subject: payment.subject,
+            tradeStatus: refundedThrough >= payment.amountMinor ? "TRADE_CLOSED" : "TRADE_SUCCESS")
+        parameters["refund_fee"] = Money.formatDecimal(refundedThrough)
+        parameters["gmt_refund"] = WeChatTime.chinaStandardMilliseconds(refund.succeededAt ?? Date())
         parameters["send_back_fee"] = Money.formatDecimal(refund.amountMinor)
         parameters["out_biz_no"] = refund.outRefundNo
         var reply = await notify(payment, event: "REFUND", url: payment.notifyURL, parameters: parameters)

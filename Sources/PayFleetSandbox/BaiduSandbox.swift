@@ -198,7 +198,9 @@ struct BaiduSandbox: SandboxChannel {
             case .failed: status = 3
             }
             return [
-                "bizRefundBatchId": refund.outRefundNo, "orderId": Int64(payment.tradeNo) ?? 0,
+                // A refund made in the console carries no batch number of the merchant's.
+                "bizRefundBatchId": refund.origin == .console ? "" : refund.outRefundNo,
+                "orderId": Int64(payment.tradeNo) ?? 0,
                 "refundBatchId": Int64(refund.refundID) ?? 0, "refundStatus": status,
                 "userId": Int64(payment.payer ?? "") ?? 0,
             ]
@@ -231,12 +233,16 @@ struct BaiduSandbox: SandboxChannel {
         case .failure(.noOrder): return .failure(2100, "order no exists")
         case .failure(.notPaid): return .failure(10001, "订单未支付，不可退款")
         case .failure(.amountDiffers): return .failure(1000, "参数错误：同一退款批次金额不一致")
-        case .failure(.exceeds), .failure(.refused): return .failure(10001, "退款金额超过可退金额")
+        case .failure(.exceeds): return .failure(10001, "退款金额超过可退金额")
+        case .failure(.refused): return .failure(10001, "订单不满足退款条件，退款申请被拒绝")
         case .failure(.invalid(let why)): return .failure(10002, why)
         case .success(let made):
             if made.created {
                 let account = merchant.appKey
-                completer.schedule { _ = await refund(outRefundNo: number, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .success(["refundBatchId": made.refund.refundID, "refundPayMoney": String(made.refund.amountMinor)])
         }
@@ -288,12 +294,12 @@ struct BaiduSandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
-        let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
+        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
         guard let (payment, refund) = completed else { return .error(404, "no baidu refund \(outRefundNo)") }
         // The callback numbers refundStatus 1 succeeded, 2 failed.
         let failed = refund.status == .failed

@@ -14,7 +14,8 @@ protocol SandboxChannel: Sendable {
     func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply
     /// The order closes unpaid (e.g. it expired), with the notification the channel sends for that, if any.
     func close(outTradeNo: String, account: String?) async -> SandboxReply
-    /// The refund completes (or fails, under the `abnormal` fault) and its notification is sent.
+    /// The refund completes (or fails, under the `abnormal` fault) and its notification is sent. `outRefundNo`: our
+    /// number, or the channel's refund id (which tells apart refunds that share a number).
     func refund(outRefundNo: String, account: String?) async -> SandboxReply
     /// The refund numbers the channel gives a refund made in its merchant console: the out_refund_no it records
     /// (none of the merchant's) and its own refund id.
@@ -36,15 +37,32 @@ extension SandboxLedger {
         }
     }
 
-    /// The one order of `channel` holding refund `outRefundNo`, or the reply that says why there is none.
-    func uniqueRefund(channel: String, outRefundNo: String, account: String?) -> Result<SandboxPayment, SandboxReplyError> {
-        let found = findRefund(channel: channel, outRefundNo: outRefundNo, account: account)
+    /// The one refund of `channel` that `number` names — its channel id (`refund_id`, `re_…`, Baidu's batch id) or
+    /// else our out_refund_no — with its order, or the reply that says why there is none. Refunds sharing one number
+    /// (Stripe makes a second one for a reused `metadata[out_refund_no]` under another Idempotency-Key) are named
+    /// by their ids.
+    func uniqueRefund(
+        channel: String, number: String, account: String?
+    ) -> Result<(payment: SandboxPayment, refund: SandboxRefund), SandboxReplyError> {
+        for payment in find(channel: channel, refundID: number, account: account) {
+            if let refund = payment.refunds.first(where: { $0.refundID == number }) {
+                return .success((payment, refund))
+            }
+        }
+        let found = findRefund(channel: channel, outRefundNo: number, account: account).flatMap { payment in
+            payment.refunds.filter { $0.outRefundNo == number }.map { (payment: payment, refund: $0) }
+        }
         switch found.count {
         case 1: return .success(found[0])
-        case 0: return .failure(.init(.error(404, "no \(channel) refund \(outRefundNo)")))
+        case 0: return .failure(.init(.error(404, "no \(channel) refund \(number)")))
         default:
+            let ids = found.map { "\($0.payment.key.account)/\($0.refund.refundID)" }.joined(separator: ", ")
             return .failure(
-                .init(.error(409, "\(found.count) \(channel) refunds are numbered \(outRefundNo); add ?account=<mchid|app_id>")))
+                .init(
+                    .error(
+                        409,
+                        "\(found.count) \(channel) refunds are numbered \(number) (\(ids)); name one by its refund id "
+                            + "and add ?account=<mchid|app_id> if needed")))
         }
     }
 }

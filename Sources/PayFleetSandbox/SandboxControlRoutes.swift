@@ -38,7 +38,13 @@ struct SandboxControlRoutes: Sendable {
                 let late = ["1", "true"].contains(request.uri.queryParameters.get("late") ?? "")
                 return await channel.pay(outTradeNo: number, account: account, late: late).response
             case "close": return await channel.close(outTradeNo: number, account: account).response
-            case "refund": return await channel.refund(outRefundNo: number, account: account).response
+            case "refund":
+                // Announced now: its scheduled completion, if still to come, does not announce it again.
+                let found = ledger.uniqueRefund(channel: channel.name, number: number, account: account)
+                if case .success(let refund) = found {
+                    _ = ledger.claimAnnouncement(refund.payment.key, refundID: refund.refund.refundID)
+                }
+                return await channel.refund(outRefundNo: number, account: account).response
             case "console-refund":
                 let amount = request.uri.queryParameters.get("amount").flatMap { Int64($0) }
                 return await consoleRefund(channel, outTradeNo: number, account: account, amount: amount).response
@@ -58,21 +64,25 @@ struct SandboxControlRoutes: Sendable {
         case .failure(let error): return error.reply
         }
         let (outRefundNo, refundID) = channel.consoleRefundNumbers()
-        let result = ledger.requestRefund(
-            payment.key, outRefundNo: outRefundNo, amount: amount ?? (payment.amountMinor - payment.refundedMinor)
-        ) { _ in
+        let asked = amount ?? (payment.amountMinor - payment.refundedMinor)
+        // Not a refund API call: a refusal here is the console's, not one for the audit's `refused`.
+        let result = ledger.requestRefund(payment.key, outRefundNo: outRefundNo, amount: asked, audited: false) { _ in
             SandboxRefund(
-                outRefundNo: outRefundNo, refundID: refundID, amountMinor: amount ?? (payment.amountMinor - payment.refundedMinor),
-                reason: "console", notifyURL: nil, status: .processing, createdAt: Date(), origin: .console)
+                outRefundNo: outRefundNo, refundID: refundID, amountMinor: asked, reason: "console", notifyURL: nil,
+                status: .processing, createdAt: Date(), origin: .console)
         }
         switch result {
         case .failure(let refusal):
             return .error(409, "the \(channel.name) console refuses the refund: \(refusal.text)")
         case .success(let made):
+            let key = payment.key
             if completer.delay == nil {
-                _ = await channel.refund(outRefundNo: outRefundNo, account: payment.key.account)
+                _ = ledger.claimAnnouncement(key, refundID: refundID)
+                _ = await channel.refund(outRefundNo: refundID, account: key.account)
             } else {
-                completer.schedule { _ = await channel.refund(outRefundNo: outRefundNo, account: payment.key.account) }
+                completer.schedule(key, refundID: refundID) {
+                    _ = await channel.refund(outRefundNo: refundID, account: key.account)
+                }
             }
             return .json(
                 200,

@@ -56,6 +56,11 @@ final class SandboxLedger: Sendable {
         payments.withLock { $0[key] }
     }
 
+    /// Every order of `channel` under `account`.
+    func all(channel: String, account: String) -> [SandboxPayment] {
+        payments.withLock { all in all.values.filter { $0.key.channel == channel && $0.key.account == account } }
+    }
+
     /// The orders of `channel` numbered `outTradeNo`, under any account unless `account` is given.
     func find(channel: String, outTradeNo: String, account: String? = nil) -> [SandboxPayment] {
         payments.withLock { all in
@@ -156,11 +161,12 @@ extension SandboxLedger {
         }
     }
 
-    /// The channel completes a refund: processing → success now, or failed for one made under the `abnormal` fault
-    /// (a finished refund stays as it was). The order and the refund, or nil when either is unknown.
-    func completeRefund(_ key: SandboxPaymentKey, outRefundNo: String) -> (SandboxPayment, SandboxRefund)? {
+    /// The channel completes refund `refundID` of the order: processing → success now, or failed for one made under
+    /// the `abnormal` fault (a finished refund stays as it was). The order and the refund, or nil when either is
+    /// unknown.
+    func completeRefund(_ key: SandboxPaymentKey, refundID: String) -> (SandboxPayment, SandboxRefund)? {
         update(key) { payment -> (SandboxPayment, SandboxRefund)? in
-            guard var found = payment, let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo })
+            guard var found = payment, let index = found.refunds.firstIndex(where: { $0.refundID == refundID })
             else { return nil }
             if found.refunds[index].status == .processing {
                 if found.refunds[index].failsOnCompletion {
@@ -176,19 +182,37 @@ extension SandboxLedger {
         }
     }
 
+    /// Marks the completion of refund `refundID` as announced. True the first time: the scheduled completion
+    /// announces only a refund that no explicit act announced before it.
+    func claimAnnouncement(_ key: SandboxPaymentKey, refundID: String) -> Bool {
+        update(key) { payment in
+            guard let index = payment?.refunds.firstIndex(where: { $0.refundID == refundID }),
+                !payment!.refunds[index].announced
+            else { return false }
+            payment!.refunds[index].announced = true
+            return true
+        }
+    }
+
     /// One refund API call, idempotent on `outRefundNo` as every channel is: the refund under that number made
     /// before (same amount: a replay, counted in its `requests`), or a new one made by `make` — or a refusal
     /// (another amount under the number, an unpaid order, more than is left, the channel's own `check`). Every call
     /// is recorded for the audit: a repeated number is never a second refund, and never hidden either.
+    ///
+    /// `byNumber` false: the channel does not know the number as a refund's key (Stripe's `metadata[out_refund_no]`;
+    /// Stripe is idempotent on the Idempotency-Key only), so the call makes a new refund even under a number used
+    /// before — the double a real channel would make, there for the audit to show. `audited` false: not an API call
+    /// (a console refund), so a refusal is not recorded as one.
     func requestRefund(
-        _ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, refuse: Bool = false,
-        check: (SandboxPayment) -> String? = { _ in nil }, make: (SandboxPayment) -> SandboxRefund
+        _ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, refuse: Bool = false, byNumber: Bool = true,
+        audited: Bool = true, check: (SandboxPayment) -> String? = { _ in nil },
+        make: (SandboxPayment) -> SandboxRefund
     ) -> Result<(payment: SandboxPayment, refund: SandboxRefund, created: Bool), RefundRefusal> {
         let result: Result<(payment: SandboxPayment, refund: SandboxRefund, created: Bool), RefundRefusal> = update(key) {
             payment in
             guard var found = payment else { return .failure(.noOrder) }
             defer { payment = found }
-            if let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) {
+            if byNumber, let index = found.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) {
                 found.refunds[index].requests += 1
                 if !found.refunds[index].amountsRequested.contains(amount) {
                     found.refunds[index].amountsRequested.append(amount)
@@ -207,10 +231,8 @@ extension SandboxLedger {
             found.refunds.append(refund)
             return .success((found, refund, true))
         }
-        if case .failure(let refusal) = result {
-            refused.withLock {
-                $0.append(RefusedRefund(key: key, outRefundNo: outRefundNo, amountMinor: amount, reason: refusal.text))
-            }
+        if audited, case .failure(let refusal) = result {
+            recordRefusal(key, outRefundNo: outRefundNo, amount: amount, reason: refusal.text)
         }
         return result
     }
@@ -236,11 +258,19 @@ extension SandboxLedger {
         return ["channels": channels]
     }
 
-    /// A refund call the channel answered from memory (Stripe's idempotency replay): counted under the existing
-    /// refund, never making one.
-    func countRefundCall(_ key: SandboxPaymentKey, outRefundNo: String, amount: Int64) {
+    /// Records a refund API call the channel refused before the ledger saw it (an unknown PaymentIntent, a reused
+    /// Idempotency-Key, a remembered refusal replayed).
+    func recordRefusal(_ key: SandboxPaymentKey, outRefundNo: String, amount: Int64, reason: String) {
+        refused.withLock {
+            $0.append(RefusedRefund(key: key, outRefundNo: outRefundNo, amountMinor: amount, reason: reason))
+        }
+    }
+
+    /// A refund call the channel answered from memory (Stripe's idempotency replay, or its refusal of a key reused
+    /// with other parameters): counted under the refund `refundID` the key made, never making one.
+    func countRefundCall(_ key: SandboxPaymentKey, refundID: String, amount: Int64) {
         update(key) { payment in
-            guard let index = payment?.refunds.firstIndex(where: { $0.outRefundNo == outRefundNo }) else { return }
+            guard let index = payment?.refunds.firstIndex(where: { $0.refundID == refundID }) else { return }
             payment!.refunds[index].requests += 1
             if !payment!.refunds[index].amountsRequested.contains(amount) {
                 payment!.refunds[index].amountsRequested.append(amount)
@@ -290,18 +320,24 @@ extension SandboxLedger {
 
 /// Completes accepted refunds by themselves after `sandbox.refund_complete_ms`, as a channel does: each completion
 /// is the channel's own refund act (the refund succeeds, or fails under the `abnormal` fault, and its notification
-/// is sent). Cancelled at shutdown.
+/// is sent) — unless an explicit act announced the refund first, which the channel would not announce twice.
+/// Cancelled at shutdown.
 final class RefundCompleter: Sendable {
     /// nil: refunds complete only when `POST /sandbox/<channel>/refund/<no>` says so.
     let delay: Duration?
+    private let ledger: SandboxLedger
     private let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>])>((0, [:]))
 
-    init(delay: Duration?) {
+    init(delay: Duration?, ledger: SandboxLedger) {
         self.delay = delay
+        self.ledger = ledger
     }
 
-    func schedule(_ completion: @escaping @Sendable () async -> Void) {
+    /// After the delay, runs `completion` (the channel's refund act) for refund `refundID` of the order `key`, if
+    /// nothing announced that refund meanwhile.
+    func schedule(_ key: SandboxPaymentKey, refundID: String, _ completion: @escaping @Sendable () async -> Void) {
         guard let delay else { return }
+        let ledger = self.ledger
         tasks.withLock { state in
             let id = state.next
             state.next += 1
@@ -309,6 +345,7 @@ final class RefundCompleter: Sendable {
                 defer { _ = self.tasks.withLock { $0.running.removeValue(forKey: id) } }
                 try? await Task.sleep(for: delay)
                 if Task.isCancelled { return }
+                guard ledger.claimAnnouncement(key, refundID: refundID) else { return }
                 await completion()
             }
         }

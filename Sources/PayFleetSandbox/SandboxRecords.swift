@@ -99,6 +99,9 @@ public struct SandboxRefund: Sendable {
     /// Completes as failed (the `abnormal` fault).
     public var failsOnCompletion = false
     public var failedAt: Date?
+    /// Its completion was announced (by the explicit act or the scheduled completion): the scheduled completion
+    /// does not announce it a second time.
+    public var announced = false
 
     init(
         outRefundNo: String, refundID: String, amountMinor: Int64, reason: String?, notifyURL: String?, status: Status,

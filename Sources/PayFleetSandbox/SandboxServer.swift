@@ -19,9 +19,10 @@ import UnixSignals
 ///
 /// Control API (JSON):
 /// - `POST /sandbox/<channel>/pay/<out_trade_no>` (`?late=1`: even an order the channel closed),
-///   `…/close/<out_trade_no>`, `…/refund/<out_refund_no>` (`?account=<mchid|app_id>` when several merchants share a
-///   number): acts and answers a summary with the notification's attempts so far. Refunds the API accepts complete
-///   by themselves after `sandbox.refund_complete_ms` and notify, as the channels do.
+///   `…/close/<out_trade_no>`, `…/refund/<out_refund_no or the channel's refund id>` (`?account=<mchid|app_id>` when
+///   several merchants share a number): acts and answers a summary with the notification's attempts so far. Refunds
+///   the API accepts complete by themselves after `sandbox.refund_complete_ms` and notify, as the channels do; one
+///   the refund act completed (and announced) first is not announced again.
 /// - `POST /sandbox/<channel>/console-refund/<out_trade_no>?amount=N`: the merchant refunds in the channel's console
 ///   (none of its numbers on the refund); completed and notified like the others.
 /// - `GET /sandbox/stats`: the notifications sent (deliveries, attempts, accepted, retried, duplicated) and the
@@ -55,7 +56,7 @@ public final class SandboxServer: Sendable {
         let dispatcher = NotificationDispatcher(
             client: httpClient, ledger: ledger, faults: faults, compression: settings.timeCompression,
             timeout: settings.notifyTimeout, duplicateShare: settings.duplicateShare, logger: logger)
-        let completer = RefundCompleter(delay: settings.refundComplete)
+        let completer = RefundCompleter(delay: settings.refundComplete, ledger: ledger)
         var channels: [any SandboxChannel] = []
         if let wechatpay = settings.wechatpay {
             channels.append(

@@ -13,7 +13,8 @@ import Synchronization
 /// Requests must carry `Authorization: Bearer <secret key>` of a configured account (compared in constant time;
 /// otherwise 401 with Stripe's error object). POST bodies are form-encoded with `metadata[…]` keys. Every POST
 /// honours `Idempotency-Key` as Stripe does: the same key with the same path and body replays the first reply
-/// (`Idempotent-Replayed: true`); the same key with another path or body is a 400 `idempotency_error`. Errors are
+/// (`Idempotent-Replayed: true`); the same key with another path or body is a 400 `idempotency_error`, and while the
+/// key's first request is being answered a 409 `idempotency_key_in_use`. Errors are
 /// `{"error":{"type":…,"code":…,"message":…,"param":…}}` with a `Request-Id` header.
 ///
 /// One PaymentIntent per `metadata[out_trade_no]` (the ledger's key): a second create for the same payment number
@@ -21,7 +22,9 @@ import Synchronization
 /// PaymentIntent (`succeeded`, a `ch_…` charge) and sends `payment_intent.succeeded`; close cancels it and sends
 /// `payment_intent.canceled`; a refund's completion sends `refund.updated` (the Refund, as current API versions
 /// send it) and `charge.refunded` with the refund embedded in `refunds` (the charge shape of API versions before
-/// 2022-11-15): two events naming one refund; a failed one (`abnormal`) sends `refund.updated` and `refund.failed`. Webhooks are signed with the
+/// 2022-11-15, newest first): two events naming one refund when it is the charge's only one; a failed one
+/// (`abnormal`) sends `refund.updated` and `refund.failed`. Refunds are idempotent on the `Idempotency-Key` alone, as
+/// at Stripe: `metadata[out_refund_no]` reused under another key makes a second refund. Webhooks are signed with the
 /// account's endpoint secret (`Stripe-Signature`), go to `<notify_base_url>/notify/stripe/<merchant>` (Stripe's
 /// endpoints are configured per account), and are retried on ``NotificationRetrySchedule/stripe``.
 ///
@@ -119,7 +122,9 @@ struct StripeSandbox: SandboxChannel {
         }
         router.get("/v1/refunds") { request, _ in
             try await handle(request, endpoint: "stripe.refund_query", path: "/v1/refunds") {
-                listRefunds($0, paymentIntent: request.uri.queryParameters.get("payment_intent"))
+                listRefunds(
+                    $0, paymentIntent: request.uri.queryParameters.get("payment_intent"),
+                    limit: request.uri.queryParameters.get("limit"))
             }.response
         }
     }
@@ -151,27 +156,33 @@ struct StripeSandbox: SandboxChannel {
         let idempotencyKey = method == "POST" ? request.headers[HTTPField.Name("Idempotency-Key")!] : nil
         let fingerprint = Array(SHA256.hash(data: Array("\(method) \(path)\n".utf8) + body))
         if let idempotencyKey {
-            let replay = memory.replay(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint)
-            if path == "/v1/refunds", case .new = replay {
-            } else if path == "/v1/refunds" {
-                // Answered from memory, yet still a refund call: the audit counts it.
-                countRefundCall(merchant, form)
-            }
-            switch replay {
-            case .replay(let plain): return await plain.reply(replayed: true).applying(fault, dropHold: dropHold)
-            case .mismatch:
+            switch memory.begin(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint) {
+            case .new: break
+            case .inFlight:
+                return Plain.error(
+                    409, type: "invalid_request_error", code: "idempotency_key_in_use",
+                    "There is currently another in-progress request using this Idempotent Key (that probably means "
+                        + "you submitted twice, and the other request is still going through): "
+                        + "\(idempotencyKey.prefix(80)). Please try again later."
+                ).reply()
+            case .replay(let plain):
+                if path == "/v1/refunds" { auditRemembered(plain, merchant, form, mismatch: false) }
+                return await plain.reply(replayed: true).applying(fault, dropHold: dropHold)
+            case .mismatch(let original):
+                if path == "/v1/refunds" { auditRemembered(original, merchant, form, mismatch: true) }
                 return Plain.error(
                     400, type: "idempotency_error",
                     "Keys for idempotent requests can only be used with the same parameters they were first used "
                         + "with. Try using a key other than '\(idempotencyKey.prefix(80))' if you meant to execute a "
                         + "different request."
                 ).reply()
-            case .new: break
             }
         }
         let plain = operation(Call(merchant: merchant, form: form, fault: fault))
-        if let idempotencyKey, plain.status < 500, plain.status != 429 {
-            memory.remember(account: merchant.id, key: idempotencyKey, fingerprint: fingerprint, plain: plain)
+        if let idempotencyKey {
+            // Stripe keeps what the request did, not a failure of its own: a 5xx or 429 may be retried afresh.
+            let kept = plain.status < 500 && plain.status != 429
+            memory.finish(account: merchant.id, key: idempotencyKey, plain: kept ? plain : nil)
         }
         return await plain.reply().applying(fault, dropHold: dropHold)
     }
@@ -275,6 +286,9 @@ struct StripeSandbox: SandboxChannel {
                 "Missing required param: payment_intent.")
         }
         guard let found = intent(intentID, of: call.merchant) ?? chargeIntent(intentID, of: call.merchant) else {
+            ledger.recordRefusal(
+                unknownKey(call.merchant, call.form), outRefundNo: call.form["metadata[out_refund_no]"] ?? "",
+                amount: call.form["amount"].flatMap { Int64($0) } ?? 0, reason: "no such payment_intent")
             return missing("payment_intent", intentID)
         }
         let requested = call.form["amount"].flatMap { Int64($0) }
@@ -286,8 +300,10 @@ struct StripeSandbox: SandboxChannel {
         let refundID = "re_3" + SandboxIDs.token(23)
         let outRefundNo = call.form["metadata[out_refund_no]"].flatMap { $0.isEmpty ? nil : $0 } ?? refundID
         let amount = requested ?? (found.amountMinor - found.refundedMinor)
+        // Stripe is idempotent on the Idempotency-Key only (handled above): a number reused in the metadata under
+        // another key is a second refund there, and so here.
         let result = ledger.requestRefund(
-            found.key, outRefundNo: outRefundNo, amount: amount, refuse: call.fault?.mode == .refuse
+            found.key, outRefundNo: outRefundNo, amount: amount, refuse: call.fault?.mode == .refuse, byNumber: false
         ) { _ in
             SandboxRefund(
                 outRefundNo: outRefundNo, refundID: refundID, amountMinor: amount, reason: call.form["reason"],
@@ -315,7 +331,10 @@ struct StripeSandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = call.merchant.id
-                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .ok(refundJSON(made.refund, of: made.payment))
         }
@@ -328,21 +347,66 @@ struct StripeSandbox: SandboxChannel {
         return missing("refund", id)
     }
 
-    func listRefunds(_ call: Call, paymentIntent: String?) -> Plain {
-        var data: [[String: Any]] = []
-        if let paymentIntent {
-            guard let payment = intent(paymentIntent, of: call.merchant) else { return missing("payment_intent", paymentIntent) }
-            data = payment.refunds.reversed().map { refundJSON($0, of: payment) }
+    /// `GET /v1/refunds`: the refunds of the PaymentIntent named (else of the account), newest first, `limit` of
+    /// them (1 to 100, default 10) with `has_more`. No cursors: the sandbox's lists are short.
+    func listRefunds(_ call: Call, paymentIntent: String?, limit: String?) -> Plain {
+        let count = limit.map { Int($0) } ?? 10
+        guard let count, (1...100).contains(count) else {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_invalid_integer", param: "limit",
+                "Invalid integer: \(limit?.prefix(20) ?? "")")
         }
-        return .ok(["object": "list", "url": "/v1/refunds", "has_more": false, "data": data])
+        let payments: [SandboxPayment]
+        if let paymentIntent {
+            guard let payment = intent(paymentIntent, of: call.merchant) else {
+                return missing("payment_intent", paymentIntent)
+            }
+            payments = [payment]
+        } else {
+            payments = ledger.all(channel: name, account: call.merchant.id)
+        }
+        let refunds = payments.flatMap { payment in payment.refunds.map { (payment, $0) } }
+            .enumerated().sorted { ($0.element.1.createdAt, $0.offset) > ($1.element.1.createdAt, $1.offset) }
+            .map(\.element)
+        return .ok([
+            "object": "list", "url": "/v1/refunds", "has_more": refunds.count > count,
+            "data": refunds.prefix(count).map { refundJSON($0.1, of: $0.0) },
+        ])
     }
 
-    /// A refund call answered from the idempotency memory: counted under its refund number, if that refund exists.
-    private func countRefundCall(_ merchant: SandboxSettings.StripeMerchant, _ form: [String: String]) {
-        guard let intentID = form["payment_intent"], let found = intent(intentID, of: merchant),
-            let number = form["metadata[out_refund_no]"], let amount = form["amount"].flatMap({ Int64($0) })
-        else { return }
-        ledger.countRefundCall(found.key, outRefundNo: number, amount: amount)
+    /// A refund call answered from the idempotency memory is still a refund call, for the audit: counted under the
+    /// refund its key made (with the amount it asked, which differs when the key was reused with other
+    /// parameters), or recorded as refused when the key's first call was refused or this one is.
+    private func auditRemembered(
+        _ remembered: Plain, _ merchant: SandboxSettings.StripeMerchant, _ form: [String: String], mismatch: Bool
+    ) {
+        let number = form["metadata[out_refund_no]"] ?? ""
+        let asked = form["amount"].flatMap { Int64($0) }
+        let made = remembered.status == 200 ? SandboxJSON.decode(remembered.body) : nil
+        if let made, let refundID = SandboxJSON.string(made, "id"),
+            let paymentIntent = SandboxJSON.string(made, "payment_intent"),
+            let found = intent(paymentIntent, of: merchant)
+        {
+            let amount = asked ?? SandboxJSON.int(made, "amount") ?? 0
+            ledger.countRefundCall(found.key, refundID: refundID, amount: amount)
+            guard mismatch else { return }
+            ledger.recordRefusal(
+                found.key, outRefundNo: number, amount: amount,
+                reason: "Idempotency-Key of refund \(refundID) reused with other parameters")
+            return
+        }
+        let message = SandboxJSON.string(SandboxJSON.object(SandboxJSON.decode(remembered.body), "error"), "message")
+        ledger.recordRefusal(
+            unknownKey(merchant, form), outRefundNo: number, amount: asked ?? 0,
+            reason: mismatch
+                ? "Idempotency-Key reused with other parameters" : "replayed refusal: \(message ?? "an error")")
+    }
+
+    /// The order a refund call names, for the audit, when it may be unknown.
+    private func unknownKey(_ merchant: SandboxSettings.StripeMerchant, _ form: [String: String]) -> SandboxPaymentKey {
+        if let intentID = form["payment_intent"], let found = intent(intentID, of: merchant) { return found.key }
+        let number = form["metadata[out_trade_no]"] ?? form["payment_intent"] ?? form["charge"] ?? ""
+        return key(merchant, number)
     }
 
     private func missing(_ kind: String, _ id: String) -> Plain {
@@ -400,13 +464,16 @@ struct StripeSandbox: SandboxChannel {
         case .success: status = "succeeded"
         case .failed: status = "failed"
         }
-        return [
+        var object: [String: Any] = [
             "id": refund.refundID, "object": "refund", "amount": refund.amountMinor,
             "charge": memory.charge(of: payment.tradeNo) ?? "",
             "created": Int64(refund.createdAt.timeIntervalSince1970),
             "currency": payment.currency, "metadata": metadata, "payment_intent": payment.tradeNo,
             "reason": refund.reason.map { $0 as Any } ?? NSNull(), "status": status,
         ]
+        // A failed refund says why, as Stripe's do.
+        if refund.status == .failed { object["failure_reason"] = "expired_or_canceled_card" }
+        return object
     }
 
     func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
@@ -452,12 +519,12 @@ struct StripeSandbox: SandboxChannel {
     /// The refund completes (succeeded, or failed under `abnormal`) and Stripe sends its events: `refund.updated`
     /// (the current shape), then `charge.refunded` embedding it (the pre-2022 shape) — or `refund.failed`.
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
-        guard let (payment, refund) = ledger.completeRefund(found.key, outRefundNo: outRefundNo),
+        guard let (payment, refund) = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID),
             let paidAt = payment.paidAt
         else {
             return .error(404, "no stripe refund \(outRefundNo)")
@@ -484,9 +551,12 @@ struct StripeSandbox: SandboxChannel {
             "created": Int64(paidAt.timeIntervalSince1970), "currency": payment.currency, "livemode": false,
             "metadata": metadata, "paid": true, "payment_intent": payment.tradeNo,
             "refunded": payment.refundedSuccessMinor == payment.amountMinor, "status": "succeeded",
+            // The charge's refunds as Stripe embedded them before 2022-11-15: newest first, ten at most. The newest
+            // need not be the one this event is about.
             "refunds": [
-                "object": "list", "data": [refundJSON(refund, of: payment)], "has_more": false,
-                "total_count": 1, "url": "/v1/charges/\(chargeID)/refunds",
+                "object": "list", "data": payment.refunds.reversed().prefix(10).map { refundJSON($0, of: payment) },
+                "has_more": payment.refunds.count > 10, "total_count": payment.refunds.count,
+                "url": "/v1/charges/\(chargeID)/refunds",
             ] as [String: Any],
         ]
         let body = StripeNotificationSigner.envelope(
@@ -548,13 +618,17 @@ struct StripeSandbox: SandboxChannel {
 final class StripeSandboxMemory: Sendable {
     enum Replay {
         case new
+        /// Another request with the key is still being answered.
+        case inFlight
         case replay(StripeSandbox.Plain)
-        case mismatch
+        /// The key was used with other parameters; its first reply.
+        case mismatch(StripeSandbox.Plain)
     }
 
     private struct Remembered: Sendable {
         var fingerprint: [UInt8]
-        var plain: StripeSandbox.Plain
+        /// nil while the first request is being answered.
+        var plain: StripeSandbox.Plain?
     }
 
     private struct State {
@@ -592,14 +666,29 @@ final class StripeSandboxMemory: Sendable {
         state.withLock { $0.charges.first { $0.value == charge }?.key }
     }
 
-    func replay(account: String, key: String, fingerprint: [UInt8]) -> Replay {
+    /// Claims idempotency key `key` for a request (`.new`: answer it, then ``finish(account:key:plain:)``), or
+    /// says what Stripe answers instead.
+    func begin(account: String, key: String, fingerprint: [UInt8]) -> Replay {
         state.withLock { state in
-            guard let remembered = state.replies["\(account)\n\(key)"] else { return .new }
-            return remembered.fingerprint == fingerprint ? .replay(remembered.plain) : .mismatch
+            let id = "\(account)\n\(key)"
+            guard let remembered = state.replies[id] else {
+                state.replies[id] = Remembered(fingerprint: fingerprint, plain: nil)
+                return .new
+            }
+            guard let plain = remembered.plain else { return .inFlight }
+            return remembered.fingerprint == fingerprint ? .replay(plain) : .mismatch(plain)
         }
     }
 
-    func remember(account: String, key: String, fingerprint: [UInt8], plain: StripeSandbox.Plain) {
-        state.withLock { $0.replies["\(account)\n\(key)"] = Remembered(fingerprint: fingerprint, plain: plain) }
+    /// Keeps the reply of the key's request for replays, or (nil) forgets the key so that it may be used afresh.
+    func finish(account: String, key: String, plain: StripeSandbox.Plain?) {
+        state.withLock { state in
+            let id = "\(account)\n\(key)"
+            if let plain {
+                state.replies[id]?.plain = plain
+            } else {
+                state.replies[id] = nil
+            }
+        }
     }
 }

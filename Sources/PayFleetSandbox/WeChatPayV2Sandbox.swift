@@ -283,7 +283,10 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = call.merchant.mchID
-                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return Self.ok(refundFields(made.refund, of: made.payment))
         }
@@ -397,12 +400,12 @@ struct WeChatPayV2Sandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
-        let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
+        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
         guard let (payment, refund) = completed, let merchant = settings.merchant(mchID: payment.key.account) else {
             return .error(404, "no \(name) refund \(outRefundNo)")
         }

@@ -292,7 +292,10 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         case .success(let made):
             if made.created {
                 let account = call.merchant.mchID
-                completer.schedule { _ = await refund(outRefundNo: outRefundNo, account: account) }
+                let refundID = made.refund.refundID
+                completer.schedule(made.payment.key, refundID: refundID) {
+                    _ = await refund(outRefundNo: refundID, account: account)
+                }
             }
             return .json(200, refundJSON(made.refund, of: made.payment))
         }
@@ -407,12 +410,12 @@ struct WeChatPayV3Sandbox: SandboxChannel {
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.uniqueRefund(channel: name, outRefundNo: outRefundNo, account: account) {
-        case .success(let payment): found = payment
+        let found: (payment: SandboxPayment, refund: SandboxRefund)
+        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
+        case .success(let refund): found = refund
         case .failure(let error): return error.reply
         }
-        let completed = ledger.completeRefund(found.key, outRefundNo: outRefundNo)
+        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
         guard let (payment, refund) = completed, let merchant = settings.merchant(mchID: payment.key.account) else {
             return .error(404, "no wechatpay refund \(outRefundNo)")
         }
@@ -422,10 +425,27 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         let event = refund.status == .failed ? "REFUND.ABNORMAL" : "REFUND.SUCCESS"
         let delivery = await dispatcher.deliver(
             job(payment.key, event: event, id: id, url: url) { now in
-                try signer.signRefund(
-                    eventType: event, mchID: merchant.mchID, outTradeNo: payment.outTradeNo, transactionID: payment.tradeNo,
-                    outRefundNo: refund.outRefundNo, refundID: refund.refundID, refundMinor: refund.amountMinor,
-                    totalMinor: payment.amountMinor, successTime: refund.succeededAt ?? Date(), id: id, now: now)
+                guard refund.status == .failed else {
+                    return try signer.signRefund(
+                        eventType: event, mchID: merchant.mchID, outTradeNo: payment.outTradeNo,
+                        transactionID: payment.tradeNo, outRefundNo: refund.outRefundNo, refundID: refund.refundID,
+                        refundMinor: refund.amountMinor, totalMinor: payment.amountMinor,
+                        successTime: refund.succeededAt ?? Date(), id: id, now: now)
+                }
+                // REFUND.ABNORMAL: the same resource with refund_status ABNORMAL and, as WeChat Pay's, no
+                // success_time (the money never went back).
+                let resource: [String: Any] = [
+                    "mchid": merchant.mchID, "transaction_id": payment.tradeNo, "out_trade_no": payment.outTradeNo,
+                    "refund_id": refund.refundID, "out_refund_no": refund.outRefundNo, "refund_status": "ABNORMAL",
+                    "user_received_account": "支付用户零钱",
+                    "amount": [
+                        "total": payment.amountMinor, "refund": refund.amountMinor, "payer_total": payment.amountMinor,
+                        "payer_refund": refund.amountMinor,
+                    ],
+                ]
+                return try signer.sign(
+                    eventType: event, id: id, resource: SandboxJSON.encode(resource), now: now,
+                    nonce: SandboxIDs.token(32))
             })
         var reply = summaryJSON(payment.key, delivery: delivery)
         reply["out_refund_no"] = refund.outRefundNo
@@ -503,5 +523,13 @@ enum WeChatTime {
     /// `yyyy-MM-dd HH:mm:ss` at +08:00 (Alipay).
     static func chinaStandard(_ date: Date) -> String {
         String(rfc3339(date).prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss.SSS` at +08:00 (Alipay's `gmt_refund`).
+    static func chinaStandardMilliseconds(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let fraction = (milliseconds % 1000 + 1000) % 1000
+        let seconds = Date(timeIntervalSince1970: TimeInterval(milliseconds - fraction) / 1000)
+        return chinaStandard(seconds) + "." + String(String(fraction + 1000).dropFirst())
     }
 }

@@ -41,11 +41,14 @@ struct WeChatPayV2Harness {
     var notifyURL: String { "http://127.0.0.1:\(harness.receiverPort)/notify/wechatpay-v2/demo" }
     var receiver: Receiver { harness.receiver }
 
-    static func run(_ body: @Sendable (WeChatPayV2Harness) async throws -> Void) async throws {
+    static func run(
+        refundComplete: Duration? = nil, _ body: @Sendable (WeChatPayV2Harness) async throws -> Void
+    ) async throws {
         let receiver = try Receiver()
         try await receiver.application().test(.live) { receiverClient in
             let receiverPort = try #require(receiverClient.port)
-            var settings = try Keys.settings(notifyBaseURL: "http://127.0.0.1:\(receiverPort)")
+            var settings = try Keys.settings(
+                notifyBaseURL: "http://127.0.0.1:\(receiverPort)", refundComplete: refundComplete)
             settings.wechatpayV2 = try Keys.weChatV2Settings()
             let server = SandboxServer(settings: settings, logger: Logger(label: "sandbox-test"))
             defer { server.shutdown() }
