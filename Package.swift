@@ -180,7 +180,9 @@ let package = Package(
         .testTarget(
             name: "PayFleetRuntimeTests",
             dependencies: [
-                "PayFleetRuntime", "PayFleetTestSupport", "PayFleetMessages", "AMQP",
+                "PayFleetRuntime", "PayFleetTestSupport", "PayFleetMessages", "AMQP", "PaymentChannels",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

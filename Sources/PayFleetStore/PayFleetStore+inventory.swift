@@ -37,19 +37,6 @@ extension PayFleetStore {
         let outcome = try await withTransaction { connection in
             try await self.confirmInventory(event, messageID: messageID, on: connection)
         }
-        let metadata: Logger.Metadata = ["order_no": "\(event.orderNo)"]
-        switch outcome {
-        case .confirmed(let confirmed):
-            logger.info("stock deducted", metadata: metadata.merging(["source": "\(confirmed.source.rawValue)"]) { a, _ in a })
-        case .oversold(let oversold):
-            logger.warning(
-                "order oversold: its payment is refunded",
-                metadata: metadata.merging(["refund_no": "\(oversold.refundNo)"]) { a, _ in a })
-        case .duplicate, .alreadyInState:
-            logger.debug("stock already confirmed", metadata: metadata)
-        case .notPaid:
-            logger.notice("order.paid for an order that is not paid; nothing deducted", metadata: metadata)
-        }
         return outcome
     }
 

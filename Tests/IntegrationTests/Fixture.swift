@@ -149,3 +149,40 @@ extension Fixture {
         return batch
     }
 }
+
+extension Fixture {
+    /// The secrets the sandbox config holds: every TEST-ONLY key file's secret material (API keys, APIv3 keys, Stripe
+    /// keys and endpoint secrets, and a stretch of every private key's base64).
+    static func configuredSecrets() throws -> [(name: String, value: String)] {
+        let folder = TestServices.repositoryRoot.appendingPathComponent("config/sandbox")
+        var secrets: [(String, String)] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            if file.hasSuffix(".txt") {
+                secrets.append((file, text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            } else if text.contains("PRIVATE KEY-----") {
+                // A line from the middle of the key's base64: long enough to be unique to it.
+                let lines = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }
+                if lines.count > 4 { secrets.append((file, String(lines[lines.count / 2]))) }
+            }
+        }
+        return secrets
+    }
+
+    /// No log line of any process of `fleet` carries a configured secret, nor a signed body's signature or ciphertext
+    /// (`sign=…`, `"ciphertext"`, `rsaSign=`, `Stripe-Signature`: what logging a full body or header would leak).
+    static func expectNoSecretsInLogs(_ fleet: TestFleet, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let secrets = try configuredSecrets()
+        #expect(secrets.count >= 10, "the TEST-ONLY secrets were not found", sourceLocation: sourceLocation)
+        let lines = fleet.logLines { _ in true }
+        #expect(!lines.isEmpty, sourceLocation: sourceLocation)
+        for (name, value) in secrets {
+            let leaks = lines.filter { $0.contains(value) }
+            #expect(leaks.isEmpty, "\(name) in the logs: \(leaks.first?.prefix(200) ?? "")", sourceLocation: sourceLocation)
+        }
+        for marker in ["\"ciphertext\"", "rsaSign=", "&sign=", "Stripe-Signature", "-----BEGIN", "req_info"] {
+            let leaks = lines.filter { $0.contains(marker) }
+            #expect(leaks.isEmpty, "\(marker) in the logs: \(leaks.first?.prefix(200) ?? "")", sourceLocation: sourceLocation)
+        }
+    }
+}

@@ -52,6 +52,8 @@ struct RefundFlowTests {
             #expect(ledger.refunded(paymentNo) == 2599)
             // refund-worker's /metrics: two refunds succeeded (a notification or the channel's own answer).
             #expect(try await fleet.metric(.refundWorker, #"payfleet_refunds_total{outcome="succeeded"}"#) == 2)
+            // A whole payment and refund flow on this channel, every process's log read: no secret, no signed body.
+            try Fixture.expectNoSecretsInLogs(fleet)
             for (number, amount) in [(first, Int64(1000)), (rest, Int64(1599))] {
                 let entries = ledger.refund(number)
                 #expect(entries.count == 1, "\(number): \(entries)")

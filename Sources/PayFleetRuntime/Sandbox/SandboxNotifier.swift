@@ -21,6 +21,12 @@ public struct SandboxNotifier: Sendable {
         public var path: String
         public var headers: [String: String]
         public var body: [UInt8]
+
+        public init(path: String, headers: [String: String], body: [UInt8]) {
+            self.path = path
+            self.headers = headers
+            self.body = body
+        }
     }
 
     /// What the receiver answered.

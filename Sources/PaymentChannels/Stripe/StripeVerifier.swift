@@ -6,7 +6,8 @@ import PayFleetMessages
 ///
 /// `Stripe-Signature: t=…,v1=…[,v1=…]`: HMAC-SHA256, keyed with an endpoint secret, of `t`, `.` and the raw
 /// body, lower-case hex. Any `v1` matching under any of the merchant's secrets is accepted (compared in
-/// constant time); then `t` may be at most `timestampTolerance` old, as Stripe's libraries check.
+/// constant time); then `t` may be at most `timestampTolerance` old, as Stripe's libraries check, and (unlike them) at
+/// most that far in the future.
 ///
 /// Events: `payment_intent.succeeded` is a succeeded payment and `payment_intent.canceled` a closed one
 /// (payment no from the PaymentIntent's `metadata.out_trade_no`, id the event id); `charge.refunded` (its
@@ -89,6 +90,14 @@ public struct StripeVerifier: NotificationVerifier {
                 code: .staleTimestamp,
                 message: "Stripe-Signature timestamp is more than \(whole) s old; check the clock or a replay",
                 detail: "age \(Int64(age.rounded())) s")
+        }
+        // Stripe's libraries accept any future t; a signature dated far ahead would stay replayable that much
+        // longer, so the window is symmetric.
+        guard -age <= tolerance else {
+            throw ChannelError(
+                code: .staleTimestamp,
+                message: "Stripe-Signature timestamp is more than \(whole) s in the future; check the clock",
+                detail: "ahead \(Int64((-age).rounded())) s")
         }
     }
 }
