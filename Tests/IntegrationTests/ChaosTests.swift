@@ -28,6 +28,13 @@ struct ChaosTests {
         var drain: Duration
         var refundEvery = 10
         var duplicateShare = 0.2
+        /// How roles are stopped: SIGKILL (a crash) or SIGTERM (a deploy), after which each must exit 0 within its
+        /// shutdown grace, having finished and acked its in-flight work.
+        var signal: StopSignal = .kill
+        /// The roles' `shutdown.grace_seconds` in this run.
+        var grace: Duration = .seconds(15)
+
+        enum StopSignal: String { case kill, term }
 
         static func fromEnvironment() -> Plan {
             let env = TestServices.environment
@@ -36,11 +43,12 @@ struct ChaosTests {
                 size: int("PAYFLEET_CHAOS_SIZE", 2000), killRounds: int("PAYFLEET_CHAOS_KILL_ROUNDS", 1),
                 serverRestarts: int("PAYFLEET_CHAOS_SERVER_RESTARTS", 1),
                 spacing: .milliseconds(int("PAYFLEET_CHAOS_FAULT_SPACING_MS", 2500)),
-                drain: .seconds(int("PAYFLEET_CHAOS_DRAIN_SECONDS", 600)))
+                drain: .seconds(int("PAYFLEET_CHAOS_DRAIN_SECONDS", 600)),
+                signal: env["PAYFLEET_CHAOS_SIGNAL"].flatMap(StopSignal.init(rawValue:)) ?? .kill)
         }
 
         var description: String {
-            "\(size) payments, \(killRounds) kill(s) per role, \(serverRestarts) restart(s) of each server, "
+            "\(size) payments, \(killRounds) SIG\(signal.rawValue.uppercased())(s) per role, \(serverRestarts) restart(s) of each server, "
                 + "faults every \(spacing), refunds on every \(refundEvery)th payment, "
                 + "\(Int(duplicateShare * 100))% of notification attempts sent twice"
         }
@@ -52,7 +60,17 @@ struct ChaosTests {
     static let channels: [ChannelID] = [.wechatpay, .wechatpayV2, .alipay, .baidu, .stripe]
 
     @Test func theFleetUnderFireLosesNothingAndDoublesNothing() async throws {
-        let plan = Plan.fromEnvironment()
+        try await Self.underFire(Plan.fromEnvironment())
+    }
+
+    /// A rolling deploy: every role, receiver included, gets SIGTERM mid-stream in turn and is started again. Each
+    /// must stop consuming, finish and ack what it holds, and exit 0 within its grace; the audit is the same.
+    @Test func everyRoleStopsCleanlyOnSIGTERMMidStream() async throws {
+        try await Self.underFire(
+            Plan(size: 500, killRounds: 1, serverRestarts: 0, spacing: .milliseconds(1500), drain: .seconds(300), signal: .term))
+    }
+
+    static func underFire(_ plan: Plan) async throws {
         let run = "CH" + Fixture.unique().prefix(8)
         let environment = [
             "PAYFLEET_SANDBOX_DUPLICATE_SHARE": "\(plan.duplicateShare)",
@@ -64,6 +82,7 @@ struct ChaosTests {
             "PAYFLEET_RETRY_DEFAULT_MAX_ATTEMPTS": "60",
             "PAYFLEET_REFUNDS_QUERY_AFTER_SECONDS": "15", "PAYFLEET_REFUNDS_QUERY_SWEEP_INTERVAL_MS": "2000",
             "PAYFLEET_WORKER_CONCURRENCY": "16", "PAYFLEET_LOG_LEVEL": "info",
+            "PAYFLEET_SHUTDOWN_GRACE_SECONDS": "\(plan.grace.components.seconds)",
         ]
         let report = ChaosReport(plan: plan)
         print("chaos \(run): \(plan)")
@@ -213,7 +232,7 @@ struct ChaosTests {
 
         var description: String {
             switch self {
-            case .kill(let role, let instance): "kill -9 \(role.rawValue)#\(instance)"
+            case .kill(let role, let instance): "stop \(role.rawValue)#\(instance)"
             case .restart(let server): "stop and start \(server)"
             }
         }
@@ -247,9 +266,22 @@ struct ChaosTests {
             switch fault {
             case .kill(let role, let instance):
                 let process = fleet.process(role, instance: instance)
-                process?.kill()
-                try await fleet.start(role, instance: instance)
-                report.fault("\(fault) (pid \(process?.pid ?? 0)), restarted", at: at, kill: true)
+                switch plan.signal {
+                case .kill:
+                    process?.kill()
+                    try await fleet.start(role, instance: instance)
+                    report.fault("kill -9 \(role.rawValue)#\(instance) (pid \(process?.pid ?? 0)), restarted", at: at, kill: true)
+                case .term:
+                    let sent = ContinuousClock.now
+                    // Past the grace the process is cancelled and may still exit 0; the time taken tells them apart.
+                    let status = await process?.terminate(timeout: plan.grace + .seconds(15)) ?? -1
+                    let took = ContinuousClock.now - sent
+                    try await fleet.start(role, instance: instance)
+                    report.stopped("\(role.rawValue)#\(instance)", status: status, took: took)
+                    report.fault(
+                        "kill -TERM \(role.rawValue)#\(instance) (pid \(process?.pid ?? 0)): exit \(status) after \(took), restarted",
+                        at: at, kill: true)
+                }
             case .restart(let server):
                 try Services.run("stop", server)
                 try await Task.sleep(for: .seconds(2))
@@ -378,6 +410,13 @@ struct ChaosTests {
         #expect(report.anomalies == 0, "anomalies nobody injected")
         #expect(report.deadLetters == 0, "dead letters of this run")
         #expect(report.deadQueue == 0, "messages of this run dead-lettered to payfleet.dead")
+        if plan.signal == .term {
+            let stops = report.stops
+            #expect(stops.count == schedule(plan).filter { if case .kill = $0 { true } else { false } }.count)
+            for stop in stops {
+                #expect(stop.status == 0 && stop.took < plan.grace, "\(stop.process): exit \(stop.status) after \(stop.took)")
+            }
+        }
     }
 
     /// How many times each payment of the run was settled, from every process's log of this fleet (killed ones
@@ -544,6 +583,14 @@ final class ChaosReport: @unchecked Sendable {
     var deadLetters = 0
     var deadQueue = 0
     var drainTime: Duration = .zero
+    private var graceful: [(process: String, status: Int32, took: Duration)] = []
+
+    /// A role that was sent SIGTERM: how it exited and how long it took.
+    func stopped(_ process: String, status: Int32, took: Duration) {
+        lock.withLock { graceful.append((process, status, took)) }
+    }
+
+    var stops: [(process: String, status: Int32, took: Duration)] { lock.withLock { graceful } }
 
     init(plan: ChaosTests.Plan) {
         self.plan = plan
@@ -585,7 +632,7 @@ final class ChaosReport: @unchecked Sendable {
             row("  accepted", notifications.accepted),
             row("  retried by the channel (>1 attempt)", notifications.retried),
             row("  sent twice on purpose", notifications.duplicated),
-            row("kills (SIGKILL) and restarts of roles", kills),
+            row("stops (SIG\(plan.signal.rawValue.uppercased())) and restarts of roles", kills),
             row("server restarts (RabbitMQ, PostgreSQL)", restarts),
             row("payments paid at the channel", paidAtChannel),
             row("payments settled in PostgreSQL", settledInPostgres),

@@ -50,7 +50,7 @@ public struct OutboxRelay: Service {
         let claimErrors = Counter(label: "payfleet_outbox_claim_errors_total")
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             guard connection.isConnected else {
-                try? await Task.sleep(for: settings.pollInterval)
+                await pauseUnlessShuttingDown(for: settings.pollInterval)
                 continue
             }
             do {
@@ -60,12 +60,12 @@ public struct OutboxRelay: Service {
                 published.increment(by: report.published)
                 if report.claimed == settings.batchSize, report.published == report.claimed { continue }
                 if report.claimed == 0 || report.published < report.claimed {
-                    try? await Task.sleep(for: settings.pollInterval)
+                    await pauseUnlessShuttingDown(for: settings.pollInterval)
                 }
             } catch {
                 claimErrors.increment()
                 logger.warning("could not relay the outbox; trying again", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: settings.pollInterval)
+                await pauseUnlessShuttingDown(for: settings.pollInterval)
             }
         }
     }

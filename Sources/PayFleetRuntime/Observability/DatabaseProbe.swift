@@ -38,7 +38,7 @@ public final class DatabaseProbe: Service, Sendable {
                     logger.info("database reachable; ready")
                 }
             }
-            try? await Task.sleep(for: interval)
+            await pauseUnlessShuttingDown(for: interval)
         }
     }
 

@@ -45,7 +45,7 @@ struct ExpirySweeper: Service {
             } catch {
                 logger.warning("expiry sweep failed; trying again next round", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            await pauseUnlessShuttingDown(for: interval)
         }
     }
 }

@@ -73,7 +73,7 @@ struct RefundQuerySweeper: Service {
             } catch {
                 logger.warning("refund query sweep failed; trying again next round", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            await pauseUnlessShuttingDown(for: interval)
         }
     }
 }
