@@ -11,32 +11,42 @@ import Testing
 struct FleetFailureTests {
     /// Stops the shared broker, so it runs only when tests run one at a time (scripts/test, CI).
     @Test(.enabled(if: TestServices.brokerRestartEnabled))
-    func brokerDownMeansAFailureReplyAndTheChannelsRetrySucceedsAfterRestart() async throws {
+    func brokerDownMeansAFailureReplyOnEveryChannelAndTheChannelsRetrySucceedsAfterRestart() async throws {
         try await TestFleet.with { fleet in
             var brokerStopped = false
             do {
-                let paymentNo = "OUT\(Fixture.unique())"
-                try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 4200)
-                let notification = try fleet.notifier.paymentSucceeded(
-                    channel: .wechatpay, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: 4200))
+                let run = "OUT\(Fixture.unique().prefix(8))"
+                var notifications: [(ChannelID, String, SandboxNotifier.SignedNotification)] = []
+                for channel in ChannelID.allCases {
+                    let paymentNo = run + channel.rawValue.filter { $0.isLetter }
+                    try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 4200, channel: channel.rawValue)
+                    notifications.append(
+                        (channel, paymentNo,
+                         try fleet.notifier.paymentSucceeded(
+                            channel: channel, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: 4200))))
+                }
 
                 try Services.run("stop", "rabbitmq")
                 brokerStopped = true
-                let failed = try await fleet.notifier.post(notification)
-                #expect(failed.status == 503)
-                #expect(failed.body == #"{"code":"FAIL","message":"temporarily unavailable, retry later"}"#)
+                for (channel, _, notification) in notifications {
+                    let failed = try await fleet.notifier.post(notification)
+                    #expect(failed.status == 503, "\(channel): HTTP \(failed.status)")
+                    #expect(failed.body == BrokerRefusalTests.failureBodies[channel], "\(channel): \(failed.body)")
+                }
                 #expect(try await TestFleet.httpStatus("http://127.0.0.1:\(fleet.receiverPort)/health/ready") == 503)
 
                 try Services.run("start", "rabbitmq")
                 brokerStopped = false
                 try await fleet.waitReady(.receiver, timeout: .seconds(60))
-                // The channel retries the very same notification.
-                let retried = try await fleet.notifier.post(notification)
-                #expect(retried.status == 204)
-                try await Fixture.waitFor("payment \(paymentNo) paid after the broker came back", fleet, timeout: .seconds(60)) { db in
-                    try await Fixture.paymentStatus(db, paymentNo) == "paid"
+                // The channels retry the very same notifications.
+                for (channel, paymentNo, notification) in notifications {
+                    let retried = try await fleet.notifier.post(notification)
+                    #expect((200..<300).contains(retried.status), "\(channel): HTTP \(retried.status) \(retried.body)")
+                    try await Fixture.waitFor("payment \(paymentNo) paid after the broker came back", fleet, timeout: .seconds(60)) { db in
+                        try await Fixture.paymentStatus(db, paymentNo) == "paid"
+                    }
+                    #expect(try await Fixture.settlements(of: paymentNo, fleet) == 1, "\(channel)")
                 }
-                #expect(try await Fixture.settlements(of: paymentNo, fleet) == 1)
             } catch {
                 if brokerStopped { try? Services.run("start", "rabbitmq") }
                 throw error
