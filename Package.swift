@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "inventory-worker", targets: ["InventoryWorker"]),
         .executable(name: "payfleet", targets: ["PayFleetCLI"]),
         .executable(name: "channel-sandbox", targets: ["ChannelSandbox"]),
+        .executable(name: "payfleet-fuzz", targets: ["PayFleetFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -145,6 +146,11 @@ let package = Package(
             ]
         ),
 
+        // The parsers' fuzz targets (scripts/fuzz) and their runner: libFuzzer's entry when built with -DFUZZING and
+        // -sanitize=fuzzer,address, else a replayer of inputs.
+        .target(name: "PayFleetFuzzTargets", dependencies: ["PaymentChannels", "PayFleetMessages"]),
+        .executableTarget(name: "PayFleetFuzz", dependencies: ["PayFleetFuzzTargets"]),
+
         // Helpers the test targets share: service URLs, skip-or-fail policy, signed fixtures.
         .target(
             name: "PayFleetTestSupport",
@@ -161,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "PaymentChannelsTests",
             dependencies: [
-                "PaymentChannels", "PayFleetMessages",
+                "PaymentChannels", "PayFleetMessages", "PayFleetFuzzTargets",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
