@@ -35,13 +35,16 @@ struct SimpleXMLTests {
     func roundTrip() throws {
         let fields: [(key: String, value: String)] = [
             (key: "a", value: "x]]>y"), (key: "b", value: "中文 & <tags>"), (key: "c", value: ""),
+            // A combining mark after "]]>" makes ">" part of one Character (found by libFuzzer); "]]]>" and "]]>]]>".
+            (key: "d", value: "x]]>\u{0592}y"), (key: "e", value: "]]]>"), (key: "f", value: "]]>]]>"),
         ]
         let text = SimpleXML.render(fields)
         #expect(text.hasPrefix("<xml><a><![CDATA[x]]]]><![CDATA[>y]]></a>"))
         let document = try parse(text)
         #expect(document.root == "xml")
-        #expect(document.fields.map(\.key) == ["a", "b", "c"])
-        #expect(document.fields.map(\.value) == ["x]]>y", "中文 & <tags>", ""])
+        #expect(document.fields.map(\.key) == ["a", "b", "c", "d", "e", "f"])
+        #expect(document.fields.map(\.value) == ["x]]>y", "中文 & <tags>", "", "x]]>\u{0592}y", "]]]>", "]]>]]>"])
+        #expect(text.contains("<d><![CDATA[x]]]]><![CDATA[>\u{0592}y]]></d>"))
         #expect(try parse(SimpleXML.render(root: "root", fields)).root == "root")
     }
 

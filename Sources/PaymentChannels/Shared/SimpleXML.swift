@@ -24,10 +24,28 @@ public enum SimpleXML {
         var output = "<\(root)>"
         for field in fields {
             output += "<\(field.key)><![CDATA["
-            output += field.value.replacingOccurrences(of: "]]>", with: "]]]]><![CDATA[>")
+            output += cdataContent(field.value)
             output += "]]></\(field.key)>"
         }
         return output + "</\(root)>"
+    }
+
+    /// `value` with every `]]>` split across two CDATA sections. Matched on Unicode scalars, not Characters: a
+    /// `>` followed by a combining mark is one Character, which a String search for "]]>" does not find (libFuzzer
+    /// found that: the value `x]]>\u{0592}` rendered unsplit and came back changed).
+    static func cdataContent(_ value: String) -> String {
+        var output = String.UnicodeScalarView()
+        var closingBrackets = 0
+        for scalar in value.unicodeScalars {
+            if scalar == ">" && closingBrackets >= 2 {
+                output.append(contentsOf: "]]><![CDATA[>".unicodeScalars)
+                closingBrackets = 0
+                continue
+            }
+            closingBrackets = scalar == "]" ? closingBrackets + 1 : 0
+            output.append(scalar)
+        }
+        return String(output)
     }
 
     private struct Parser {
