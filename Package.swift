@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "PayFleetCLI",
             dependencies: [
-                "PayFleetRuntime", "PayFleetStore", "PayFleetMessages", "AMQP",
+                "PayFleetRuntime", "PayFleetStore", "PayFleetMessages", "PaymentChannels", "AMQP",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -20,6 +20,8 @@ fleet_start() {
         log "$role already running (pid $(cat "$FLEET_DIR/$role.pid"))"
         return 0
     fi
+    # Another process answering on the port would look ready while this one fails its bind.
+    ! http_ready "$port" || die "something already answers on :$port; stop it first (is a fleet running elsewhere?)"
     "$bin/$role" "$@" </dev/null >>"$FLEET_DIR/$role.log" 2>&1 &
     echo $! >"$FLEET_DIR/$role.pid"
     for _ in $(seq 1 150); do

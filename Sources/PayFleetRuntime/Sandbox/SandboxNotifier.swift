@@ -125,6 +125,14 @@ public struct SandboxNotifier: Sendable {
         }
     }
 
+    /// WeChat Pay v3's notification signer for `merchant`, keys loaded once: for load generators that sign many.
+    public func wechatPaySigner(merchant: String) throws -> (signer: WeChatPayV3NotificationSigner, merchant: WeChatPayV3Merchant) {
+        let m = try MerchantRegistry.wechatPayMerchant(reader: reader, id: merchant)
+        let key = try PEMKeys.loadRSAPrivateKey(path: try reader.requiredSetting("sandbox.wechatpay.platform_private_key"))
+        let certificate = try PEMKeys.loadCertificate(path: try reader.requiredSetting("sandbox.wechatpay.platform_certificate"))
+        return (WeChatPayV3NotificationSigner(platformPrivateKey: key, serial: certificate.serial, apiV3Key: m.apiV3Key), m)
+    }
+
     /// Posts `notification` to the receiver and returns its reply.
     public func post(_ notification: SignedNotification, client: HTTPClient = .shared) async throws -> Reply {
         var request = HTTPClientRequest(url: receiverURL + notification.path)
