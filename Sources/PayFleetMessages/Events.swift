@@ -23,7 +23,10 @@ public struct OrderPaid: Codable, Sendable, Equatable {
         self.paidAt = paidAt
     }
 
-    public var messageID: String { "order.paid:\(orderNo)" }
+    public var messageID: String { Self.messageIDPrefix + orderNo }
+
+    /// `order.paid:`: an order.paid event's message id is this followed by the order number.
+    public static let messageIDPrefix = "order.paid:"
 
     enum CodingKeys: String, CodingKey {
         case channel, currency
