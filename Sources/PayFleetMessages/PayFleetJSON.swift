@@ -3,6 +3,11 @@ import Foundation
 /// The JSON coding every PayFleet message uses: snake_case keys (declared per type),
 /// ISO 8601 dates, sorted keys so equal messages encode to equal bytes.
 public enum PayFleetJSON {
+    /// One encoder and one decoder for the process: Foundation's coders are thread-safe once configured, and
+    /// building one (with its date closure) per message was measurable on the receiver's and workers' hot paths.
+    private static let sharedEncoder = encoder()
+    private static let sharedDecoder = decoder()
+
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -26,11 +31,11 @@ public enum PayFleetJSON {
     }
 
     public static func encode(_ value: some Encodable) throws -> [UInt8] {
-        Array(try encoder().encode(value))
+        Array(try sharedEncoder.encode(value))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
-        try decoder().decode(type, from: Data(bytes))
+        try sharedDecoder.decode(type, from: Data(bytes))
     }
 }
 

@@ -12,6 +12,10 @@ import Synchronization
 /// finished by itself within a grace period, the caller gets ``StoreError/Code/connectionLost``
 /// (transient) and the stuck task is abandoned. The transaction was never committed, so a
 /// retry is safe, and the pool replaces the closed connection.
+///
+/// One watcher per process polls every unit of work in flight (a registry, not a timer task
+/// per transaction: two tasks and a timer for each settlement showed in the fulfilment-worker's
+/// profile).
 enum ConnectionWatchdog {
     static let pollInterval: Duration = .milliseconds(200)
     static let grace: Duration = .seconds(1)
@@ -28,27 +32,78 @@ enum ConnectionWatchdog {
                 outcome.finish(.failure(error))
             }
         }
-        let watchdog = Task {
-            while !Task.isCancelled, !outcome.isFinished {
-                try? await Task.sleep(for: pollInterval)
-                guard connection.isClosed else { continue }
-                try? await Task.sleep(for: grace)
-                if !Task.isCancelled, !outcome.isFinished {
+        let id = Watcher.shared.watch(
+            Watcher.Entry(
+                connection: connection,
+                abandon: {
                     logger.warning("abandoning work on a PostgreSQL connection that closed under it")
                     outcome.finish(
                         .failure(
                             StoreError(
                                 code: .connectionLost,
                                 message: "the PostgreSQL connection closed in the middle of a unit of work; retry it")))
-                }
-                return
-            }
-        }
-        defer { watchdog.cancel() }
+                }))
+        defer { Watcher.shared.forget(id) }
         return try await withTaskCancellationHandler {
             try await outcome.value()
         } onCancel: {
             work.cancel()
+        }
+    }
+
+    /// The process's one watcher: every `pollInterval` it looks at the connection of each unit of work in flight,
+    /// and abandons a unit whose connection has been closed for `grace` without the work finishing by itself.
+    final class Watcher: Sendable {
+        struct Entry: Sendable {
+            var connection: PostgresConnection
+            var abandon: @Sendable () -> Void
+            var closedSince: ContinuousClock.Instant?
+        }
+
+        static let shared = Watcher()
+
+        private let state = Mutex<(nextID: UInt64, entries: [UInt64: Entry], polling: Bool)>((0, [:], false))
+
+        func watch(_ entry: Entry) -> UInt64 {
+            let (id, startPolling) = state.withLock { state in
+                state.nextID += 1
+                state.entries[state.nextID] = entry
+                let start = !state.polling
+                state.polling = true
+                return (state.nextID, start)
+            }
+            if startPolling {
+                // Lives as long as the process; it sleeps between polls and touches only the registry.
+                Task.detached { await self.poll() }
+            }
+            return id
+        }
+
+        func forget(_ id: UInt64) {
+            _ = state.withLock { $0.entries.removeValue(forKey: id) }
+        }
+
+        private func poll() async {
+            while true {
+                try? await Task.sleep(for: ConnectionWatchdog.pollInterval)
+                let now = ContinuousClock.now
+                let abandoned: [@Sendable () -> Void] = state.withLock { state in
+                    var abandoned: [@Sendable () -> Void] = []
+                    for (id, var entry) in state.entries where entry.connection.isClosed {
+                        if let closedSince = entry.closedSince {
+                            if now - closedSince >= ConnectionWatchdog.grace {
+                                abandoned.append(entry.abandon)
+                                state.entries.removeValue(forKey: id)
+                            }
+                        } else {
+                            entry.closedSince = now
+                            state.entries[id] = entry
+                        }
+                    }
+                    return abandoned
+                }
+                for abandon in abandoned { abandon() }
+            }
         }
     }
 
@@ -62,15 +117,6 @@ enum ConnectionWatchdog {
         }
 
         private let state = Mutex<State>(.pending)
-
-        var isFinished: Bool {
-            state.withLock { state in
-                switch state {
-                case .pending, .waiting: false
-                case .finished, .delivered: true
-                }
-            }
-        }
 
         func finish(_ result: Result<T, any Error>) {
             let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
