@@ -13,7 +13,7 @@ import PaymentChannels
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Load generators used by scripts/bench (loopback only).",
-        subcommands: [Jobs.self, Notify.self, Sign.self, Notifications.self])
+        subcommands: [Jobs.self, Sign.self, Notifications.self])
 
     /// Publishes `count` payment.create jobs, pipelined with confirms.
     struct Jobs: AsyncParsableCommand {
@@ -50,53 +50,6 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let seconds = (ContinuousClock.now - start).seconds
             print("jobs: published \(count) payment.create jobs (confirmed) in \(String(format: "%.2f", seconds)) s")
-        }
-    }
-
-    /// Posts `count` pre-signed notifications to the receiver, then `count` GETs of
-    /// /health/live (the baseline: the same HTTP server doing no work), at the same concurrency.
-    struct Notify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Post N signed notifications; compare with /health/live.")
-        @Option var count: Int
-        @Option var prefix: String
-        @Option var amount: Int64 = 100
-        @Option var channel: String = "wechatpay"
-        @Option var concurrency: Int = 32
-        @Option(name: .customLong("receiver")) var receiverURL: String?
-
-        func run() async throws {
-            guard let channel = ChannelID(rawValue: channel) else { throw ValidationError("unknown channel") }
-            let reader = try await ConfigReader.payfleet()
-            let notifier = SandboxNotifier(reader: reader, receiverURL: receiverURL)
-            let notifications = try (0..<count).map { index in
-                try notifier.paymentSucceeded(
-                    channel: channel, merchant: "demo", payment: .init(paymentNo: "\(prefix)\(index)", amountMinor: amount))
-            }
-            let (concurrency, base) = (concurrency, notifier.receiverURL)
-            let notifyRate = try await Self.drive(count: count, concurrency: concurrency) { index in
-                let reply = try await notifier.post(notifications[index])
-                guard (200..<300).contains(reply.status) else { throw ValidationError("HTTP \(reply.status) \(reply.body)") }
-            }
-            let baselineRate = try await Self.drive(count: count, concurrency: concurrency) { _ in
-                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/health/live"), timeout: .seconds(10))
-                _ = try await response.body.collect(upTo: 1024)
-            }
-            print(String(format: "receiver: %.0f notifications/s (verify + publish confirmed + reply), concurrency %d", notifyRate, concurrency))
-            print(String(format: "baseline: %.0f requests/s of GET /health/live on the same server", baselineRate))
-            print(String(format: "ratio:    %.2f of the bare HTTP baseline", notifyRate / baselineRate))
-        }
-
-        /// Runs `body(0..<count)` with `concurrency` in flight; returns operations per second.
-        static func drive(count: Int, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
-            let start = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<count {
-                    if index >= concurrency { try await group.next() }
-                    group.addTask { try await body(index) }
-                }
-                try await group.waitForAll()
-            }
-            return Double(count) / (ContinuousClock.now - start).seconds
         }
     }
 }
