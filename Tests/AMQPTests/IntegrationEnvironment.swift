@@ -14,7 +14,7 @@ enum IntegrationEnvironment {
         return nil
     }
 
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"]?.lowercased() == "true" }  // as TestServices.isCI
 
     /// Runs a broker test when a URL is set, and always in CI (where a missing broker must fail).
     static var brokerTestsEnabled: Bool { amqpURL != nil || isCI }

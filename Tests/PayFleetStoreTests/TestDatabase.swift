@@ -12,7 +12,7 @@ import Testing
 /// makes every test fail instead of skipping.
 enum TestDatabase {
     static let url = ProcessInfo.processInfo.environment["PAYFLEET_TEST_POSTGRES_URL"]
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let isCI = ProcessInfo.processInfo.environment["CI"]?.lowercased() == "true"  // as TestServices.isCI
     static let enabled = url != nil || isCI
 
     static let logger: Logger = {
