@@ -79,13 +79,7 @@ public struct SandboxNotifier: Sendable {
         let path = "/notify/\(channel.rawValue)/\(merchant)"
         switch channel {
         case .wechatpay:
-            let m = try MerchantRegistry.wechatPayMerchant(reader: reader, id: merchant)
-            let key = try PEMKeys.loadRSAPrivateKey(
-                path: try reader.requiredSetting("sandbox.wechatpay.platform_private_key"))
-            let certificate = try PEMKeys.loadCertificate(
-                path: try reader.requiredSetting("sandbox.wechatpay.platform_certificate"))
-            let signer = WeChatPayV3NotificationSigner(
-                platformPrivateKey: key, serial: certificate.serial, apiV3Key: m.apiV3Key)
+            let (signer, m) = try wechatPaySigner(merchant: merchant)
             let signed = try signer.signTransactionSuccess(
                 mchID: m.mchID, appID: m.appID, outTradeNo: payment.paymentNo, transactionID: payment.channelTradeNo,
                 amountMinor: payment.amountMinor, currency: payment.currency, successTime: payment.paidAt,
