@@ -24,14 +24,63 @@ extension PayFleetStore {
     /// and a `payment.anomaly` outbox row, and leaves the payment as it was. It is final: the
     /// notification is in the inbox and is not retried.
     public func apply(_ notification: PaymentNotification) async throws -> NotificationOutcome {
-        let outcome: NotificationOutcome
-        if notification.kind == .succeeded, let settled = try await settleInOneStatement(notification) {
-            outcome = settled
-        } else {
-            outcome = try await withTransaction { connection in
-                try await self.apply(notification, on: connection)
+        if notification.kind == .succeeded, let settled = try await settleInOneStatement([notification])[0] {
+            logOutcome(settled, of: notification)
+            return settled
+        }
+        let outcome = try await withTransaction { connection in
+            try await self.apply(notification, on: connection)
+        }
+        logOutcome(outcome, of: notification)
+        return outcome
+    }
+
+    /// Group commit: the notifications' common cases in ONE transaction, one result per notification in the
+    /// order given.
+    ///
+    /// Every notification `payfleet_settle_payment` can decide (a pending payment settled, a duplicate, a repeat)
+    /// is decided in one statement, so the batch costs one commit instead of one per notification; they are
+    /// locked in payment_no order, so two batches cannot deadlock on each other. The rest (anomalies, closes, late
+    /// money) then run their full unit of work one by one after that commit. When the batch statement fails,
+    /// nothing of it was committed: after a deadlock with another role or a constraint one notification broke,
+    /// every notification is applied alone, so one bad notification cannot fail the others; when the database is
+    /// unreachable, every notification fails with that error at once (alone, each would wait for it in turn).
+    /// Each gets its own outcome or error, and the caller acks exactly the ones that succeeded.
+    public func apply(batch notifications: [PaymentNotification]) async -> [Result<NotificationOutcome, any Error>] {
+        var results = [Result<NotificationOutcome, any Error>?](repeating: nil, count: notifications.count)
+        let succeeded = notifications.indices.filter { notifications[$0].kind == .succeeded }
+        if succeeded.count > 1 {
+            let lockOrder = succeeded.sorted {
+                (notifications[$0].paymentNo, $0) < (notifications[$1].paymentNo, $1)
+            }
+            do {
+                let answers = try await settleInOneStatement(lockOrder.map { notifications[$0] })
+                for (index, answer) in zip(lockOrder, answers) {
+                    guard let answer else { continue }
+                    logOutcome(answer, of: notifications[index])
+                    results[index] = .success(answer)
+                }
+            } catch where Self.isTransient(error) && !["40P01", "40001"].contains(Self.sqlState(of: error)) {
+                // The database is unreachable or going away: every notification would fail alone too, each
+                // after its own wait. They all fail now, and their deliveries go back to the queue.
+                return notifications.map { _ in .failure(error) }
+            } catch {
+                logger.warning(
+                    "group commit failed; applying its notifications one by one",
+                    metadata: ["notifications": "\(lockOrder.count)", "error": "\(error)"])
             }
         }
+        for index in notifications.indices where results[index] == nil {
+            do {
+                results[index] = .success(try await apply(notifications[index]))
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        return results.map { $0! }
+    }
+
+    private func logOutcome(_ outcome: NotificationOutcome, of notification: PaymentNotification) {
         var metadata: Logger.Metadata = [
             "payment_no": "\(notification.paymentNo)", "notification": "\(notification.dedupKey)",
         ]
@@ -48,46 +97,66 @@ extension PayFleetStore {
             metadata["anomaly"] = "\(anomaly.kind.rawValue)"
             logger.warning("payment notification anomaly", metadata: metadata)
         }
-        return outcome
     }
 
-    /// The common case in one round trip: `payfleet_settle_payment` (migration 0005) settles a pending payment
-    /// whose channel, merchant, amount and currency match, or recognises a duplicate or a repeat of a settlement,
-    /// with the same locks, inbox and outbox rows as the full unit of work, in one statement and so one transaction.
-    /// nil when it wrote nothing and the full unit of work must decide (anomalies, late money for a closed payment).
-    private func settleInOneStatement(_ notification: PaymentNotification) async throws -> NotificationOutcome? {
+    /// The common case in one statement: `payfleet_settle_payment` (migration 0005), called once per notification
+    /// in the order given, settles a pending payment whose channel, merchant, amount and currency match, or
+    /// recognises a duplicate or a repeat of a settlement, with the same locks, inbox and outbox rows as the full
+    /// unit of work. One statement is one transaction, however many notifications it carries. An element is nil
+    /// when the function wrote nothing for that notification and the full unit of work must decide (anomalies,
+    /// late money for a closed payment).
+    private func settleInOneStatement(_ notifications: [PaymentNotification]) async throws -> [NotificationOutcome?] {
         // order.paid as the full path writes it; the function fills in the order number it locked.
-        let template = OrderPaid(
-            orderNo: "", paymentNo: notification.paymentNo, channel: notification.channel,
-            channelTradeNo: notification.channelTradeNo, amountMinor: notification.amountMinor,
-            currency: notification.currency, paidAt: notification.occurredAt)
-        let event = try PayFleetJSON.jsonText(template)
+        let templates = notifications.map { notification in
+            OrderPaid(
+                orderNo: "", paymentNo: notification.paymentNo, channel: notification.channel,
+                channelTradeNo: notification.channelTradeNo, amountMinor: notification.amountMinor,
+                currency: notification.currency, paidAt: notification.occurredAt)
+        }
+        let events = try templates.map { try PayFleetJSON.jsonText($0) }
         let logger = self.logger
-        let answer = try await withConnection { connection in
+        let answers = try await withConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT outcome, order_no FROM payfleet_settle_payment(
-                    \(notification.dedupKey), \(notification.routingKey), \(notification.paymentNo),
-                    \(notification.channel.rawValue), \(notification.merchant), \(notification.amountMinor),
-                    \(notification.currency), \(notification.channelTradeNo), \(notification.occurredAt),
-                    \(notification.payerID), \(Exchange.events), \(RoutingKey.orderPaid), \(OrderPaid.messageIDPrefix),
-                    \(event)::jsonb)
+                SELECT s.outcome, s.order_no
+                FROM unnest(\(notifications.map(\.dedupKey))::text[], \(notifications.map(\.routingKey))::text[],
+                            \(notifications.map(\.paymentNo))::text[], \(notifications.map(\.channel.rawValue))::text[],
+                            \(notifications.map(\.merchant))::text[], \(notifications.map(\.amountMinor))::int8[],
+                            \(notifications.map(\.currency))::text[], \(notifications.map(\.channelTradeNo))::text[],
+                            \(notifications.map(\.occurredAt))::timestamptz[],
+                            \(notifications.map { $0.payerID != nil })::bool[],
+                            \(notifications.map { $0.payerID ?? "" })::text[], \(events)::text[])
+                     WITH ORDINALITY AS n(dedup_key, kind, payment_no, channel, merchant, amount_minor, currency,
+                                          channel_trade_no, paid_at, has_payer, payer_id, event, position)
+                CROSS JOIN LATERAL payfleet_settle_payment(
+                    n.dedup_key, n.kind, n.payment_no, n.channel, n.merchant, n.amount_minor, n.currency,
+                    n.channel_trade_no, n.paid_at, CASE WHEN n.has_payer THEN n.payer_id END,
+                    \(Exchange.events), \(RoutingKey.orderPaid), \(OrderPaid.messageIDPrefix), n.event::jsonb) AS s
+                ORDER BY n.position
                 """, logger: logger)
-            var answer: (String, String?)?
-            for try await row in rows.decode((String, String?).self) { answer = row }
-            return answer
+            var answers: [(String, String?)] = []
+            answers.reserveCapacity(notifications.count)
+            for try await row in rows.decode((String, String?).self) { answers.append(row) }
+            return answers
         }
-        switch answer {
-        case ("settled", let orderNo?)?:
-            var settled = template
-            settled.orderNo = orderNo
-            return .settled(settled)
-        case ("duplicate", _)?:
-            return .duplicate
-        case ("already", _)?:
-            return .alreadyInState(paymentNo: notification.paymentNo)
-        default:
-            return nil
+        guard answers.count == notifications.count else {
+            throw StoreError(
+                code: .inconsistentData,
+                message: "payfleet_settle_payment answered \(answers.count) rows for \(notifications.count) notifications")
+        }
+        return zip(templates, answers).map { template, answer in
+            switch answer {
+            case ("settled", let orderNo?):
+                var settled = template
+                settled.orderNo = orderNo
+                return .settled(settled)
+            case ("duplicate", _):
+                return .duplicate
+            case ("already", _):
+                return .alreadyInState(paymentNo: template.paymentNo)
+            default:
+                return nil
+            }
         }
     }
 

@@ -1,22 +1,32 @@
 import AMQP
 import Configuration
 import Logging
+import Metrics
 import PayFleetMessages
 import PayFleetStore
 import ServiceLifecycle
 
 /// fulfilment-worker: consumes payment notifications from the `fulfilment` queue and
 /// applies each in ONE transaction (inbox dedup, payment row lock, amount and currency check,
-/// payment and order paid, order.paid outbox row), then acks.
+/// payment and order paid, order.paid outbox row), then acks. Concurrent deliveries share transactions
+/// (``GroupCommit``): each is still acked only after the transaction that applied it committed.
 public enum FulfilmentWorkerApp {
     public static func build(reader: ConfigReader) async throws -> ServiceGroup {
-        try await WorkerProcess.build(
-            role: "fulfilment-worker", queue: QueueName.fulfilment, defaultOpsPort: 9102, reader: reader,
-            handler: handler(store:))
+        let settings = FulfilmentSettings(reader: reader)
+        return try await WorkerProcess.build(
+            role: "fulfilment-worker", queue: QueueName.fulfilment, defaultOpsPort: 9102, defaultConcurrency: 128,
+            reader: reader,
+            handler: { store in
+                let batches = Recorder(label: "payfleet_group_commit_notifications")
+                return handler(
+                    groupCommit: GroupCommit(
+                        store: store, maxBatch: settings.batchSize, transactions: settings.batchTransactions,
+                        recordBatch: { batches.record($0) }))
+            })
     }
 
-    /// One delivery → one unit of work → a disposition.
-    public static func handler(store: PayFleetStore) -> QueueConsumerService.Handler {
+    /// One delivery → its unit of work (in a shared transaction) → a disposition.
+    public static func handler(groupCommit: GroupCommit) -> QueueConsumerService.Handler {
         { delivery, log in
             if let problem = delivery.schemaProblem { return .reject(reason: problem) }
             let notification: PaymentNotification
@@ -28,7 +38,7 @@ public enum FulfilmentWorkerApp {
             var log = log
             log[metadataKey: "payment_no"] = "\(notification.paymentNo)"
             do {
-                switch try await store.apply(notification) {
+                switch try await groupCommit.apply(notification) {
                 case .settled(let event):
                     log.info("payment settled; order paid", metadata: ["order_no": "\(event.orderNo)"])
                 case .closed:
@@ -61,5 +71,19 @@ extension AMQPDelivery {
             return "schema version \(version) is newer than this worker's \(PayFleetSchema.version)"
         }
         return nil
+    }
+}
+
+/// fulfilment-worker's group commit. Keys: `fulfilment.batch_size` (notifications per transaction at most; default
+/// 64; 1 commits each notification alone) and `fulfilment.batch_transactions` (batches in flight at once; default 2).
+/// A batch fills only while the others are busy, so the prefetch (`worker.concurrency`, 128 by default for this role)
+/// must be well above `batch_transactions` for batches to grow.
+public struct FulfilmentSettings: Sendable {
+    public var batchSize: Int
+    public var batchTransactions: Int
+
+    public init(reader: ConfigReader) {
+        batchSize = max(1, reader.int(forKey: "fulfilment.batch_size", default: 64))
+        batchTransactions = max(1, reader.int(forKey: "fulfilment.batch_transactions", default: 2))
     }
 }

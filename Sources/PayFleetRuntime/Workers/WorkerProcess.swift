@@ -10,14 +10,14 @@ import ServiceLifecycle
 /// consumer (with the retry path of ``RetrySettings``), and the ops server — as one ServiceGroup.
 enum WorkerProcess {
     static func build(
-        role: String, queue: String, defaultOpsPort: Int, reader: ConfigReader,
+        role: String, queue: String, defaultOpsPort: Int, defaultConcurrency: Int = 8, reader: ConfigReader,
         handler: @escaping @Sendable (PayFleetStore) -> QueueConsumerService.Handler,
         services: @Sendable (PayFleetStore, Logger) -> [any Service] = { _, _ in [] }
     ) async throws -> ServiceGroup {
         let (logger, registry) = Observability.bootstrap(label: role, reader: reader)
         let postgres = try PostgresSettings(reader: reader)
         let amqp = try AMQPSettings(reader: reader, connectionName: role)
-        let worker = WorkerSettings(reader: reader)
+        let worker = WorkerSettings(reader: reader, defaultConcurrency: defaultConcurrency)
         let process = ProcessSettings(reader: reader, defaultOpsPort: defaultOpsPort)
         let retry = try RetrySettings(reader: reader)
 

@@ -1,4 +1,4 @@
--- pgbench script of scripts/bench: fulfilment-worker's own SQL for one notification — the one statement of
+-- pgbench script of scripts/bench: fulfilment-worker's SQL for one notification per transaction — the one statement of
 -- PayFleetStore.apply's common case (migration 0005) — on the next pending payment of the bench's seeded set.
 -- Variables: run (the payment number prefix), seq (the sequence handing out payment numbers).
 \set dedup random(1, 1000000000)
