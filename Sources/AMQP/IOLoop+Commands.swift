@@ -29,97 +29,111 @@ extension IOLoop {
         }
     }
 
-    func runCommandsDisconnected() {
+    /// Answers the queued commands while there is no connection (disconnected, or closed).
+    func runCommandsUnlinked() {
         var commands = backlog
         backlog = []
         commands += core.takeCommands()
-        for command in commands { executeDisconnected(command) }
+        for command in commands { executeUnlinked(command) }
     }
 
+    /// Executes one command as the link's state allows: the only place that decides what each command does in
+    /// each ``LinkState``.
     func execute(_ command: Command) throws(ConnectionFailure) {
         switch command {
         case .publish(let request):
-            try publish(request)
+            switch link {
+            case .open:
+                try publish(request)
+            case .draining, .closed:
+                request.reply.resume(returning: .failure(.closed()))
+            case .disconnected, .connecting:
+                request.reply.resume(returning: .failure(notConnectedOrClosed()))
+            }
         case .settle(let consumerID, let channelEpoch, let deliveryTag, let settlement, let reply):
-            try settle(
-                consumerID: consumerID, channelEpoch: channelEpoch, deliveryTag: deliveryTag, settlement: settlement,
-                reply: reply)
+            switch link {
+            case .open, .draining:
+                try settle(
+                    consumerID: consumerID, channelEpoch: channelEpoch, deliveryTag: deliveryTag,
+                    settlement: settlement, reply: reply)
+            case .disconnected, .connecting, .closed:
+                // The channel the delivery came on is gone with the connection.
+                reply.resume(returning: .failure(staleDeliveryError()))
+            }
         case .subscribe(let consumer, let reply):
-            guard drainDeadline == nil else {
+            switch link {
+            case .open:
+                try subscribeNow(consumer, reply: reply)
+            case .disconnected, .connecting:
+                if core.shutdownRequested {
+                    consumer.end(.cancelled)
+                    reply?.resume(returning: .failure(.closed()))
+                } else {
+                    // Subscribed when the connection comes up.
+                    consumers[consumer.id] = ConsumerRecord(consumer: consumer)
+                    reply?.resume(returning: .success(()))
+                }
+            case .draining, .closed:
                 consumer.end(.cancelled)
                 reply?.resume(returning: .failure(.closed()))
-                return
-            }
-            let record = ConsumerRecord(consumer: consumer)
-            do throws(ConnectionFailure) {
-                if let error = try subscribe(record) {
-                    if let reply {
-                        reply.resume(returning: .failure(error))
-                    } else {
-                        consumer.end(.failed(error))
-                    }
-                    return
-                }
-                consumers[consumer.id] = record
-                reply?.resume(returning: .success(()))
-            } catch {
-                // Subscribed again after the reconnect.
-                consumers[consumer.id] = record
-                reply?.resume(returning: .success(()))
-                throw error
             }
         case .cancel(let consumerID, let reply):
             defer { reply.resume(returning: .success(())) }
-            guard let record = consumers[consumerID] else { return }
-            record.consumer.end(.cancelled)
-            try cancelSubscription(record)
-        case .admin(let operation, let reply):
-            do throws(ConnectionFailure) {
-                reply.resume(returning: try admin(operation))
-            } catch {
-                reply.resume(returning: .failure(error.error))
-                throw error
-            }
-        }
-    }
-
-    func executeDisconnected(_ command: Command) {
-        switch command {
-        case .publish(let request):
-            request.reply.resume(returning: .failure(notConnectedOrClosed()))
-        case .settle(_, _, _, _, let reply):
-            reply.resume(returning: .failure(staleDeliveryError()))
-        case .subscribe(let consumer, let reply):
-            if core.shutdownRequested {
-                consumer.end(.cancelled)
-                reply?.resume(returning: .failure(.closed()))
-            } else {
-                consumers[consumer.id] = ConsumerRecord(consumer: consumer)
-                reply?.resume(returning: .success(()))
-            }
-        case .cancel(let consumerID, let reply):
-            if let record = consumers.removeValue(forKey: consumerID) {
+            switch link {
+            case .open, .draining:
+                guard let record = consumers[consumerID] else { return }
                 record.consumer.end(.cancelled)
+                try cancelSubscription(record)
+            case .disconnected, .connecting:
+                consumers.removeValue(forKey: consumerID)?.consumer.end(.cancelled)
+            case .closed:
+                break
             }
-            reply.resume(returning: .success(()))
-        case .admin(_, let reply):
-            reply.resume(returning: .failure(notConnectedOrClosed()))
+        case .admin(let operation, let reply):
+            switch link {
+            case .open, .draining:
+                do throws(ConnectionFailure) {
+                    reply.resume(returning: try admin(operation))
+                } catch {
+                    reply.resume(returning: .failure(error.error))
+                    throw error
+                }
+            case .closed:
+                reply.resume(returning: .failure(.closed()))
+            case .disconnected, .connecting:
+                reply.resume(returning: .failure(notConnectedOrClosed()))
+            }
         }
     }
 
-    func executeAfterFinish(_ command: Command) {
-        switch command {
-        case .publish(let request):
-            request.reply.resume(returning: .failure(.closed()))
-        case .settle(_, _, _, _, let reply):
-            reply.resume(returning: .failure(staleDeliveryError()))
-        case .subscribe(let consumer, let reply):
-            consumer.end(.cancelled)
-            reply?.resume(returning: .failure(.closed()))
-        case .cancel(_, let reply):
-            reply.resume(returning: .success(()))
-        case .admin(_, let reply):
-            reply.resume(returning: .failure(.closed()))
+    /// ``execute(_:)`` while no connection can carry frames, where nothing can fail the connection.
+    func executeUnlinked(_ command: Command) {
+        precondition(!link.isLinked, "executeUnlinked while the connection is \(link)")
+        do throws(ConnectionFailure) {
+            try execute(command)
+        } catch {
+            preconditionFailure("a command touched the connection while it was \(link): \(error.error)")
+        }
+    }
+
+    private func subscribeNow(_ consumer: AMQPConsumer, reply: Reply<Void>?) throws(ConnectionFailure) {
+        let record = ConsumerRecord(consumer: consumer)
+        do throws(ConnectionFailure) {
+            if let error = try subscribe(record) {
+                if let reply {
+                    reply.resume(returning: .failure(error))
+                } else {
+                    consumer.end(.failed(error))
+                }
+                return
+            }
+            consumers[consumer.id] = record
+            reply?.resume(returning: .success(()))
+        } catch {
+            // Subscribed again after the reconnect.
+            consumers[consumer.id] = record
+            reply?.resume(returning: .success(()))
+            throw error
         }
     }
 
@@ -137,12 +151,8 @@ extension IOLoop {
     // MARK: Publishing
 
     func publish(_ request: PublishRequest) throws(ConnectionFailure) {
-        guard connected, publishChannelOpen else {
+        guard publishChannelOpen else {
             request.reply.resume(returning: .failure(notConnectedOrClosed()))
-            return
-        }
-        guard drainDeadline == nil else {
-            request.reply.resume(returning: .failure(.closed()))
             return
         }
         let message = request.message
@@ -266,7 +276,7 @@ extension IOLoop {
     func settle(
         consumerID: UInt64, channelEpoch: UInt64, deliveryTag: UInt64, settlement: Settlement, reply: Reply<Void>
     ) throws(ConnectionFailure) {
-        guard connected, let record = consumers[consumerID], record.epoch == channelEpoch,
+        guard let record = consumers[consumerID], record.epoch == channelEpoch,
             let channel = record.channel
         else {
             reply.resume(returning: .failure(staleDeliveryError()))
@@ -372,7 +382,6 @@ extension IOLoop {
     // MARK: Declarations
 
     func admin(_ operation: AdminOperation) throws(ConnectionFailure) -> Result<AdminResult, AMQPError> {
-        guard connected else { return .failure(notConnectedOrClosed()) }
         if !adminChannelOpen {
             amqp_channel_open(conn, Self.adminChannel)
             if let error = try checkReply(channel: Self.adminChannel, context: "opening the declaration channel") {

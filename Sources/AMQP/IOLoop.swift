@@ -55,6 +55,34 @@ struct ContentAssembly {
     var headerSeen = false
 }
 
+/// Where the I/O thread's connection is. ``IOLoop/execute(_:)`` decides every command against it, in one place.
+///
+///     disconnected ──connect()──▶ connecting ──▶ open ──shutdown requested──▶ draining ──▶ closed
+///          ▲                          │            │                             │
+///          └──────── teardown ────────┴────────────┴─────────────────────────────┘ (then closed, if shutting down)
+enum LinkState: Equatable {
+    /// No usable connection: waiting out the reconnect backoff. Publishes and declarations fail at once;
+    /// subscriptions are kept and made when the connection is up.
+    case disconnected
+    /// Opening the socket, logging in, declaring the topologies, subscribing the consumers.
+    case connecting
+    /// Serving commands, deliveries and confirms.
+    case open
+    /// Shutdown requested while open: consumers are cancelled, new publishes and subscriptions refused, and the
+    /// confirms and settlements outstanding are awaited until `deadline`.
+    case draining(deadline: ContinuousClock.Instant)
+    /// The I/O thread is closing or has stopped: every command is refused.
+    case closed
+
+    /// Whether the connection can carry frames (open or draining).
+    var isLinked: Bool {
+        switch self {
+        case .open, .draining: true
+        case .disconnected, .connecting, .closed: false
+        }
+    }
+}
+
 /// Everything that touches the rabbitmq-c connection. Created on, and only ever used by, the I/O
 /// thread: it is neither Sendable nor shared.
 final class IOLoop {
@@ -72,7 +100,7 @@ final class IOLoop {
 
     var conn: amqp_connection_state_t?
     var socketFD: Int32 = -1
-    var connected = false
+    var link: LinkState = .disconnected
     var publishChannelOpen = false
     var adminChannelOpen = false
 
@@ -92,7 +120,9 @@ final class IOLoop {
     var topologies: [AMQPTopology] = []
     /// Commands taken from the queue and not executed yet when the connection failed.
     var backlog: [Command] = []
-    var drainDeadline: ContinuousClock.Instant?
+    var drainDeadline: ContinuousClock.Instant? {
+        if case .draining(let deadline) = link { deadline } else { nil }
+    }
     var failedAttempts = 0
 
     init(core: ConnectionCore) {
@@ -187,17 +217,18 @@ final class IOLoop {
     func waitWhileDisconnected(for delay: Duration) {
         let deadline = ContinuousClock.now + delay
         while !core.shutdownRequested {
-            runCommandsDisconnected()
+            runCommandsUnlinked()
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { break }
             waitForActivity(includingSocket: false, timeoutMilliseconds: max(1, remaining.milliseconds))
         }
-        runCommandsDisconnected()
+        runCommandsUnlinked()
     }
 
     // MARK: Connecting
 
     func connect() throws(ConnectionFailure) {
+        link = .connecting
         let target = "\(configuration.host):\(configuration.port)"
         func fail(_ message: String, replyCode: UInt16? = nil) -> ConnectionFailure {
             ConnectionFailure(error: AMQPError(code: .notConnected, message: message, replyCode: replyCode))
@@ -282,7 +313,7 @@ final class IOLoop {
                 record.consumer.end(.failed(error))
             }
         }
-        connected = true
+        link = .open
         failedAttempts = 0
         core.setConnected(true, lastError: nil)
         logger.info(
@@ -306,8 +337,8 @@ final class IOLoop {
 
     /// Drops the connection after a failure: everything in flight on it fails, consumers wait to resubscribe.
     func teardown(_ error: AMQPError) {
-        let wasConnected = connected
-        connected = false
+        let wasConnected = link.isLinked
+        link = .disconnected
         publishChannelOpen = false
         adminChannelOpen = false
         if let conn {
@@ -353,7 +384,7 @@ final class IOLoop {
     }
 
     func beginDrain() throws(ConnectionFailure) {
-        drainDeadline = ContinuousClock.now + configuration.shutdownDrainTimeout
+        link = .draining(deadline: ContinuousClock.now + configuration.shutdownDrainTimeout)
         logger.debug(
             "AMQP connection shutting down: cancelling consumers, draining confirms",
             metadata: ["amqp.pendingConfirms": "\(pending.count)"])
@@ -369,7 +400,7 @@ final class IOLoop {
 
     func closeCleanly() {
         failAllPending(.closed("the AMQP connection shut down before the broker confirmed the message"))
-        connected = false
+        link = .closed
         publishChannelOpen = false
         core.setConnected(false, lastError: "the connection was shut down")
         if let conn {
@@ -384,6 +415,7 @@ final class IOLoop {
     }
 
     func finish() {
+        link = .closed
         if let conn {
             amqp_destroy_connection(conn)
             self.conn = nil
@@ -396,7 +428,7 @@ final class IOLoop {
         consumers.removeAll()
         let remaining = backlog + core.finish()
         backlog = []
-        for command in remaining { executeAfterFinish(command) }
+        for command in remaining { executeUnlinked(command) }
         core.resumeRun()
     }
 
