@@ -30,7 +30,10 @@ struct SandboxRefundLedger {
     var payments: [Payment]
 
     static func read(_ fleet: TestFleet, channel: String? = nil) async throws -> SandboxRefundLedger {
-        let (status, body) = try await fleet.sandbox("GET", "/sandbox/refunds" + (channel.map { "?channel=\($0)" } ?? ""))
+        // 100,000 payments' ledger is tens of megabytes, built while the sandbox still answers the fleet.
+        let (status, body) = try await fleet.sandbox(
+            "GET", "/sandbox/refunds" + (channel.map { "?channel=\($0)" } ?? ""), timeout: .seconds(300),
+            maxBodyBytes: 512 << 20)
         guard status == 200, let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
             throw TestServicesError("GET /sandbox/refunds: HTTP \(status) \(body.prefix(500))")
         }

@@ -265,17 +265,21 @@ extension TestFleet {
     }
 
     /// Calls the channel-sandbox's control API (`POST /sandbox/<channel>/pay/<no>`, `/sandbox/faults`, …) and
-    /// returns the status and body.
+    /// returns the status and body. A whole ledger (`GET /sandbox/refunds` after a long chaos run) needs a longer
+    /// `timeout` and a larger `maxBodyBytes` than a control call.
     @discardableResult
-    public func sandbox(_ method: String, _ path: String, json: String? = nil) async throws -> (Int, String) {
+    public func sandbox(
+        _ method: String, _ path: String, json: String? = nil, timeout: Duration = .seconds(10),
+        maxBodyBytes: Int = 1 << 20
+    ) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(sandboxPort)\(path)")
         request.method = HTTPMethod(rawValue: method)
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: json))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
+        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
+        let body = try await response.body.collect(upTo: maxBodyBytes)
         return (Int(response.status.code), String(buffer: body))
     }
 
