@@ -55,13 +55,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // zlib, wrapped; only PaymentChannels' ZipArchive imports it (bill zips and gzip).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Versioned wire messages shared by every process and documented for other languages.
         .target(name: "PayFleetMessages"),
         // Every channel's protocol; knows no AMQP and no SQL.
         .target(
             name: "PaymentChannels",
             dependencies: [
-                "PayFleetMessages",
+                "PayFleetMessages", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
