@@ -8,7 +8,7 @@ struct PayFleetCommand: AsyncParsableCommand {
         abstract: "Operate a PayFleet: migrate, inspect, enqueue jobs, seed stock, play a channel locally.",
         subcommands: [
             MigrateCommand.self, StatusCommand.self, EnqueueCommand.self, StockCommand.self, SandboxCommand.self,
-            DeadLettersCommand.self,
+            DeadLettersCommand.self, ReconcileCommand.self,
             BenchCommand.self, KeysCommand.self,
         ]
     )

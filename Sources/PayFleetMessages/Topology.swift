@@ -38,6 +38,8 @@ public enum RoutingKey {
     public static let inventoryConfirmed = "inventory.confirmed"
     public static let refundSucceededEvent = "refund.succeeded"
     public static let refundFailedEvent = "refund.failed"
+    /// A difference between a channel's bill and the books that no job can repair.
+    public static let reconciliationDiff = "reconciliation.diff"
 }
 
 /// AMQP header names every PayFleet message carries.

@@ -20,6 +20,20 @@ struct SandboxControlRoutes: Sendable {
             faults.clear()
             return SandboxReply.json(200, ["faults": [Any]()]).response
         }
+        router.post("/sandbox/bills/edits") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
+            return addBillEdit(body).response
+        }
+        router.get("/sandbox/bills/edits") { _, _ in
+            SandboxReply.json(200, ["edits": ledger.bills.all.map(\.json)]).response
+        }
+        router.delete("/sandbox/bills/edits") { _, _ in
+            ledger.bills.clear()
+            return SandboxReply.json(200, ["edits": [Any]()]).response
+        }
+        router.get("/sandbox/bills/downloads") { _, _ in
+            SandboxReply.json(200, ["downloads": ledger.bills.downloadCounts]).response
+        }
         router.get("/sandbox/state/:channel/:no") { request, context in
             guard let (channel, number) = target(context) else { return unknownChannel(context).response }
             return channel.state(outTradeNo: number, account: request.uri.queryParameters.get("account")).response
@@ -36,6 +50,12 @@ struct SandboxControlRoutes: Sendable {
             switch context.parameters.get("act") {
             case "pay":
                 let late = ["1", "true"].contains(request.uri.queryParameters.get("late") ?? "")
+                if let text = request.uri.queryParameters.get("paid_at") {
+                    guard let at = try? Date(text, strategy: .iso8601) else {
+                        return SandboxReply.error(400, "paid_at is an ISO 8601 time, e.g. 2021-03-04T10:00:00Z").response
+                    }
+                    ledger.bills.pay(number, at: at)
+                }
                 return await channel.pay(outTradeNo: number, account: account, late: late).response
             case "close": return await channel.close(outTradeNo: number, account: account).response
             case "refund":
@@ -51,6 +71,26 @@ struct SandboxControlRoutes: Sendable {
             default: return SandboxReply.error(404, "unknown act; use pay, close, refund or console-refund").response
             }
         }
+    }
+
+    /// `{"channel":…,"out_trade_no":…,"edit":"drop|amount|add","amount":N,"out_refund_no":…}`: every bill built
+    /// from now on carries the edit.
+    private func addBillEdit(_ body: [UInt8]) -> SandboxReply {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let channel = object["channel"] as? String, channels.contains(where: { $0.name == channel }),
+            let outTradeNo = object["out_trade_no"] as? String, !outTradeNo.isEmpty,
+            let kind = (object["edit"] as? String).flatMap(SandboxBillBook.Edit.Kind.init(rawValue:))
+        else {
+            return .error(
+                400, "expected {\"channel\": a played channel, \"out_trade_no\": …, \"edit\": \"drop|amount|add\"}")
+        }
+        let amount = (object["amount"] as? NSNumber).map { $0.int64Value }
+        if kind == .amount, (amount ?? 0) <= 0 { return .error(400, "an amount edit needs \"amount\" > 0") }
+        let edit = SandboxBillBook.Edit(
+            channel: channel, outTradeNo: outTradeNo, outRefundNo: object["out_refund_no"] as? String, kind: kind,
+            amountMinor: amount)
+        ledger.bills.add(edit)
+        return .json(200, ["edit": edit.json])
     }
 
     /// The merchant refunds in the channel's console: a refund under the channel's own numbers (none of the

@@ -7,6 +7,8 @@ final class SandboxLedger: Sendable {
     private let payments = Mutex<[SandboxPaymentKey: SandboxPayment]>([:])
     /// Refund API calls refused, for the audit of `GET /sandbox/refunds`.
     private let refused = Mutex<[RefusedRefund]>([])
+    /// The bills' edits, downloads and files (see `SandboxLedger+bills.swift`).
+    let bills = SandboxBillBook()
 
     /// A refund API call the channel refused.
     struct RefusedRefund: Sendable {
@@ -138,7 +140,7 @@ extension SandboxLedger {
             guard found.status != .closed || found.paidAt != nil else { return nil }
             if found.status == .unpaid {
                 found.status = .paid
-                found.paidAt = Date()
+                found.paidAt = bills.takePaidAt(found.key.outTradeNo) ?? Date()
             }
             payment = found
             return found

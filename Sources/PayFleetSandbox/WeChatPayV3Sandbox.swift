@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import PayFleetMessages
 import PaymentChannels
 import _CryptoExtras
 
@@ -22,7 +23,7 @@ struct WeChatPayV3Sandbox: SandboxChannel {
     var name: String { "wechatpay" }
 
     var faultEndpoints: [String] {
-        ["prepay", "query", "close", "refund", "refund_query", "notify"].map { "wechatpay.\($0)" }
+        ["prepay", "query", "close", "refund", "refund_query", "notify", "bill"].map { "wechatpay.\($0)" }
     }
 
     /// The authenticated call: whose it is and what it carries.
@@ -73,6 +74,22 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         router.get("/v3/refund/domestic/refunds/:no") { request, context in
             try await handle(request, context, endpoint: "wechatpay.refund_query", queryRefund)
         }
+        router.get("/v3/bill/tradebill") { request, context in
+            try await handle(request, context, endpoint: "wechatpay.bill", tradeBill)
+        }
+        // The file itself: authenticated like any call, not signed (its SHA1 is in the signed bill reply).
+        router.get("/v3/billdownload/file") { request, context in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            if case .failure(let rejection) = authenticate(request, body: body) {
+                return sign(rejection, tampered: false).response
+            }
+            guard let token = request.uri.queryParameters.get("token"), let file = ledger.bills.file(token) else {
+                return sign(.error(404, "RESOURCE_NOT_EXISTS", "账单文件不存在"), tampered: false).response
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "application/octet-stream"],
+                body: .init(byteBuffer: ByteBuffer(bytes: file)))
+        }
     }
 
     private func handle(
@@ -90,6 +107,30 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         }
         let plain = operation(Call(merchant: merchant, body: body, request: request, context: context, fault: fault))
         return await sign(plain, tampered: fault?.mode == .tamper).applying(fault, dropHold: dropHold).response
+    }
+
+    /// `GET /v3/bill/tradebill?bill_date=YYYY-MM-DD&bill_type=ALL`: the day's trade bill from the ledger (with the
+    /// bill edits), kept for download; the reply names its URL and SHA1. A day without trades is WeChat Pay's 400
+    /// `NO_STATEMENT_EXIST`.
+    private func tradeBill(_ call: Call) -> Plain {
+        let query = call.request.uri.queryParameters
+        guard let day = query.get("bill_date").flatMap(BillDay.init) else {
+            return .error(400, "PARAM_ERROR", "bill_date 格式错误")
+        }
+        guard (query.get("bill_type") ?? "ALL") == "ALL" else {
+            return .error(400, "PARAM_ERROR", "沙箱只提供 bill_type=ALL")
+        }
+        ledger.bills.counted(name, account: call.merchant.mchID, day: day)
+        let records = ledger.billRecords(
+            channel: name, account: call.merchant.mchID, day: day, zone: ChannelID.wechatpay.billTimeZone)
+        guard !records.isEmpty else { return .error(400, "NO_STATEMENT_EXIST", "账单文件不存在") }
+        let file = WeChatPayBill.render(records, appID: call.merchant.appID, mchID: call.merchant.mchID)
+        let token = ledger.bills.keep(file)
+        let hash = Insecure.SHA1.hash(data: file).map { String(format: "%02x", $0) }.joined()
+        let base = call.request.head.authority.map { "http://\($0)" } ?? ""
+        return .json(
+            200,
+            ["hash_type": "SHA1", "hash_value": hash, "download_url": "\(base)/v3/billdownload/file?token=\(token)"])
     }
 
     /// Checks `Authorization` as WeChat Pay does; a failure is its 401 `SIGN_ERROR` (400 `MCH_NOT_EXISTS` for an

@@ -71,6 +71,8 @@ public final class TestFleet: Sendable {
             "PAYFLEET_RECEIVER_PORT": "\(receiverPort)",
             "PAYFLEET_SHUTDOWN_GRACE_SECONDS": "10",
             "PAYFLEET_WORKER_REQUEUE_PAUSE_MS": "200",
+            // The daily reconciliation runs only where a test asks for it (ReconciliationTests).
+            "PAYFLEET_RECONCILIATION_SCHEDULE_INTERVAL_MS": "0",
             // The channels reach this fleet's receiver; its merchants' APIs are this fleet's sandbox.
             "PAYFLEET_RECEIVER_PUBLIC_URL": receiverURL,
             "PAYFLEET_SANDBOX_PORT": "\(sandboxPort)",
@@ -166,12 +168,18 @@ public final class TestFleet: Sendable {
     /// Runs `payfleet ARGS` with the fleet's environment; throws with its output on failure.
     @discardableResult
     public func runCLI(_ arguments: [String]) async throws -> String {
+        let (status, output) = try await runCLIStatus(arguments)
+        guard status == 0 else {
+            throw TestServicesError("payfleet \(arguments.joined(separator: " ")) failed (\(status)):\n\(output)")
+        }
+        return output
+    }
+
+    /// `payfleet <arguments>`: its exit status and output, whatever the status (`reconcile` exits 1 on diffs).
+    public func runCLIStatus(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = try FleetProcess("payfleet", arguments: arguments, environment: environment, logDirectory: directory)
         let status = await process.terminate(timeout: .seconds(60), signal: false)
-        guard status == 0 else {
-            throw TestServicesError("payfleet \(arguments.joined(separator: " ")) failed (\(status)):\n\(process.output)")
-        }
-        return process.output
+        return (status, process.output)
     }
 
     /// SIGTERM every process and wait for them.

@@ -23,7 +23,7 @@ import PaymentChannels
 ///   `api.publishable_key` (handed to the payer with the client secret) and `api.api_version` (`Stripe-Version`).
 ///
 /// A missing or unreadable key file is a start-up error that names the file.
-public struct GatewayRegistry: Sendable {
+public struct GatewayRegistry: Sendable, CustomStringConvertible {
     private var gateways: [String: any PaymentGateway]
 
     /// Every call through these gateways is counted and timed (``MeteredGateway``).
@@ -60,6 +60,9 @@ public struct GatewayRegistry: Sendable {
     }
 
     public var count: Int { gateways.count }
+
+    /// The gateways' names only: a registry printed (in an error, a log line) never shows a merchant's keys.
+    public var description: String { "GatewayRegistry(\(names.joined(separator: ", ")))" }
 
     /// `<channel>/<merchant>` of every gateway, sorted: for start-up logs.
     public var names: [String] { gateways.keys.sorted() }

@@ -36,6 +36,12 @@ public struct MeteredGateway: PaymentGateway {
         try await measure("refund_query") { () async throws(ChannelAPIError) in try await wrapped.queryRefund(lookup) }
     }
 
+    public var offersBill: Bool { wrapped.offersBill }
+
+    public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
+        try await measure("bill") { () async throws(ChannelAPIError) in try await wrapped.bill(for: day) }
+    }
+
     private func measure<T>(
         _ operation: String, _ call: () async throws(ChannelAPIError) -> T
     ) async throws(ChannelAPIError) -> T {

@@ -32,7 +32,7 @@ struct ExpirySweeper: Service {
     let logger: Logger
 
     func run() async throws {
-        guard let interval = settings.interval else { return }
+        guard let interval = settings.interval else { return await waitForShutdown() }
         let requested = Counter(label: "payfleet_expired_close_requests_total")
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {

@@ -7,3 +7,9 @@ import ServiceLifecycle
 func pauseUnlessShuttingDown(for duration: Duration) async {
     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }
+
+/// Waits until the service group starts its graceful shutdown (or the task is cancelled): what a periodic service
+/// turned off by its settings does instead of returning, since a service that returns early stops its process.
+func waitForShutdown() async {
+    try? await gracefulShutdown()
+}

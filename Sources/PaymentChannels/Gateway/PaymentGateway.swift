@@ -109,4 +109,35 @@ public protocol PaymentGateway: Sendable {
 
     /// Asks the channel about one refund.
     func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState
+
+    /// The channel's bill of `day` (its own day: China Standard Time, or UTC for Stripe), downloaded and parsed
+    /// from the channel's real format, for reconciliation. A channel whose API has no bill fails with
+    /// ``ChannelAPIError/Code/configuration`` saying so.
+    func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill
+
+    /// Whether ``bill(for:)`` downloads a bill (false where the channel's API offers none PayFleet reads).
+    var offersBill: Bool { get }
+}
+
+extension PaymentGateway {
+    /// The time zone of the channel's bill day.
+    public var billTimeZone: TimeZone { channel.billTimeZone }
+
+    public var offersBill: Bool { false }
+
+    public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
+        throw ChannelAPIError(
+            code: .configuration, channel: channel, operation: "bill",
+            message: "\(channel.rawValue) offers no bill download PayFleet can read")
+    }
+}
+
+extension ChannelID {
+    /// The day a channel's bill covers: China Standard Time for the Chinese channels, UTC for Stripe.
+    public var billTimeZone: TimeZone {
+        switch self {
+        case .stripe: TimeZone(identifier: "UTC")!
+        case .wechatpay, .wechatpayV2, .alipay, .baidu: TimeZone(secondsFromGMT: 8 * 3600)!
+        }
+    }
 }

@@ -84,7 +84,7 @@ public struct HTTPClientTransport: ChannelHTTPTransport {
         let deadline = NIODeadline.now() + .nanoseconds(Self.nanoseconds(timeout))
         do {
             let response = try await client.execute(outgoing, deadline: deadline)
-            let body = try await response.body.collect(upTo: maxResponseBytes)
+            let body = try await response.body.collect(upTo: request.maxResponseBytes ?? maxResponseBytes)
             return ChannelHTTPResponse(
                 status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                 body: Array(buffer: body))

@@ -12,12 +12,18 @@ public struct ChannelHTTPRequest: Sendable {
     public var headers: [(String, String)]
     /// The raw body; empty for none.
     public var body: [UInt8]
+    /// The largest response body this request accepts, when it is not the transport's own limit (a day's bill
+    /// is tens of megabytes; an API reply a few kilobytes).
+    public var maxResponseBytes: Int?
 
-    public init(method: String, url: String, headers: [(String, String)], body: [UInt8]) {
+    public init(
+        method: String, url: String, headers: [(String, String)], body: [UInt8], maxResponseBytes: Int? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// The value of the first header named `name`, matched case-insensitively.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PayFleetMessages
 
@@ -171,6 +172,60 @@ public struct WeChatPayV3Client: Sendable {
         signer.jsapiPayParameters(
             appID: merchant.appID, prepayID: prepayID, timestamp: unixSeconds(now()), nonce: makeNonce())
     }
+
+    /// Downloads the trade bill (bill_type `ALL`) of `day`, China Standard Time: `GET /v3/bill/tradebill` answers
+    /// with a `download_url` and the file's `hash_value`; the file itself (`GET` on that URL, signed like any call)
+    /// is not signed by WeChat Pay, so its SHA1 is checked against the signed reply's hash. The URL must be on
+    /// the API's own origin — the merchant's `Authorization` is never sent elsewhere. Returns the file's bytes (the
+    /// back-tick CSV, see ``WeChatPayBill``), or nil when WeChat Pay has no bill for that day
+    /// (`NO_STATEMENT_EXIST`: no trade happened).
+    public func tradeBill(day: BillDay) async throws(ChannelAPIError) -> [UInt8]? {
+        let operation = "trade_bill"
+        let reply: BillReply
+        do {
+            let response = try await call(
+                operation, method: "GET", pathAndQuery: "/v3/bill/tradebill?bill_date=\(day)&bill_type=ALL", body: [])
+            reply = try decode(BillReply.self, response, operation: operation)
+        } catch where error.channelCode == "NO_STATEMENT_EXIST" {
+            return nil
+        }
+        guard let url = reply.downloadURL, let expected = reply.hashValue, !expected.isEmpty,
+            (reply.hashType ?? "SHA1").uppercased() == "SHA1"
+        else {
+            throw ChannelAPIError(
+                code: .malformedResponse, channel: .wechatpay, operation: operation,
+                message: "the bill reply has no download_url or SHA1 hash_value")
+        }
+        guard url.hasPrefix(baseURL.origin + "/") else {
+            throw ChannelAPIError(
+                code: .malformedResponse, channel: .wechatpay, operation: operation,
+                message: "the bill's download_url is not on the API's origin; the merchant's credentials are not sent there",
+                detail: "origin \(baseURL.origin)")
+        }
+        let pathAndQuery = String(url.dropFirst(baseURL.origin.count + baseURL.pathPrefix.count))
+        var request = signedRequest(
+            method: "GET", pathAndQuery: pathAndQuery, body: [], timestamp: unixSeconds(now()), nonce: makeNonce())
+        request.maxResponseBytes = Self.maxBillBytes
+        let download = "download_bill"
+        let response = try await transport.exchange(
+            request, timeout: configuration.timeout * 6, channel: .wechatpay, operation: download)
+        guard (200...299).contains(response.status) else {
+            let error = try? JSONDecoder().decode(ErrorReply.self, from: Data(response.body))
+            throw ChannelAPIError.weChatPayV3(
+                status: response.status, code: error?.code, message: error?.message, operation: download,
+                requestID: response.header("Request-ID"))
+        }
+        let actual = Insecure.SHA1.hash(data: response.body).map { String(format: "%02x", $0) }.joined()
+        guard ConstantTime.equals(Array(actual.utf8), Array(expected.lowercased().utf8)) else {
+            throw ChannelAPIError(
+                code: .responseSignature, channel: .wechatpay, operation: download,
+                message: "the downloaded bill's SHA1 is not the hash_value of the signed bill reply")
+        }
+        return response.body
+    }
+
+    /// The largest bill file accepted: about a million lines.
+    static let maxBillBytes = 256 << 20
 
     // MARK: Signing and verification (pure)
 
@@ -416,6 +471,18 @@ private struct RefundBody: Encodable {
         case outTradeNo = "out_trade_no"
         case outRefundNo = "out_refund_no"
         case notifyURL = "notify_url"
+    }
+}
+
+private struct BillReply: Decodable {
+    var hashType: String?
+    var hashValue: String?
+    var downloadURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case hashType = "hash_type"
+        case hashValue = "hash_value"
+        case downloadURL = "download_url"
     }
 }
 

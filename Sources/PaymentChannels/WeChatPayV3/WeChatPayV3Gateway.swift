@@ -104,4 +104,19 @@ public struct WeChatPayV3Gateway: PaymentGateway {
             .processing(channelRefundNo: result.refundID, raw: result.raw)
         }
     }
+
+    public var offersBill: Bool { true }
+
+    /// The trade bill of `day` (China Standard Time), parsed; an empty bill when WeChat Pay has none for the day.
+    public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
+        var records: [BillRecord] = []
+        if let file = try await client.tradeBill(day: day) {
+            do throws(ChannelError) {
+                records = try WeChatPayBill.parse(file)
+            } catch {
+                throw .unreadableBill(error, channel: .wechatpay, operation: "trade_bill")
+            }
+        }
+        return ChannelBill(channel: .wechatpay, merchantID: merchantID, day: day, records: records)
+    }
 }

@@ -1,0 +1,176 @@
+import Foundation
+import PayFleetMessages
+import PayFleetRuntime
+import PayFleetTestSupport
+import PostgresNIO
+import Testing
+
+/// `payfleet reconcile` and payment-worker's daily schedule against the channel-sandbox's bills, built from its
+/// own ledger in the channel's real format and edited to drop, add or change lines. Each test pays its payments
+/// on a bill day of its own (the sandbox's `paid_at`), so the day's books hold only them.
+@Suite(.serialized, .enabled(if: TestServices.integrationEnabled))
+struct ReconciliationTests {
+    static let roles: [TestFleet.Role] = [.receiver, .paymentWorker, .fulfilmentWorker, .eventsWorker]
+
+    /// A day of its own in the past, and noon of it in China Standard Time as the sandbox's `paid_at`.
+    static func ownDay() -> (day: String, noon: String) {
+        let days = Int.random(in: 0..<7000)
+        let start = Date(timeIntervalSince1970: 978_307_200 + Double(days) * 86_400)  // 2001-01-01 UTC onwards
+        let day = ISO8601DateFormatter.string(from: start, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        return (day, "\(day)T04:00:00Z")  // 12:00 CST
+    }
+
+    static func pay(_ fleet: TestFleet, _ paymentNo: String, at noon: String) async throws {
+        let (status, body) = try await fleet.sandbox("POST", "/sandbox/wechatpay/pay/\(paymentNo)?paid_at=\(noon)")
+        #expect(status == 200, "\(body)")
+    }
+
+    static func editBill(_ fleet: TestFleet, _ paymentNo: String, _ edit: String, amount: Int64? = nil) async throws {
+        let amountField = amount.map { ",\"amount\":\($0)" } ?? ""
+        let (status, body) = try await fleet.sandbox(
+            "POST", "/sandbox/bills/edits",
+            json: "{\"channel\":\"wechatpay\",\"out_trade_no\":\"\(paymentNo)\",\"edit\":\"\(edit)\"\(amountField)}")
+        #expect(status == 200, "\(body)")
+    }
+
+    /// (kind, payment_no, repair) of the day's stored diffs, sorted.
+    static func storedDiffs(_ db: PostgresClient, day: String) async throws -> [String] {
+        let rows = try await db.query(
+            """
+            SELECT d.kind, d.payment_no, coalesce(d.repair, '-') FROM reconciliation_diffs d
+            JOIN reconciliation_runs r ON r.id = d.run_id
+            WHERE r.channel = 'wechatpay' AND r.merchant = 'demo' AND r.bill_date = \(day)::date
+            ORDER BY d.kind, d.payment_no
+            """)
+        var result: [String] = []
+        for try await (kind, number, repair) in rows.decode((String, String, String).self) {
+            result.append("\(kind) \(number) \(repair)")
+        }
+        return result
+    }
+
+    @Test func wechatPayDayAgreesThenEveryPaymentDiffIsReportedAndTheRepairableOneRepairedOnce() async throws {
+        try await TestFleet.with(Self.roles) { fleet in
+            let (day, noon) = Self.ownDay()
+            let run = Fixture.unique()
+            let numbers = (1...6).map { "RC\(run)\($0)" }
+            for number in numbers { try await Fixture.createPayment(fleet, paymentNo: number, amount: 1000, channel: "wechatpay") }
+
+            // Two payments paid and settled: the books agree.
+            for number in numbers[0...1] { try await Self.pay(fleet, number, at: noon) }
+            for number in numbers[0...1] { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
+            let agreed = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+            #expect(agreed.status == 0, "\(agreed.output)")
+            #expect(agreed.output.contains("wechatpay/demo"), "\(agreed.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await TestDatabase.text(
+                        db,
+                        "SELECT status || ' ' || bill_payments || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
+                    ) == "agreed 2 2")
+                #expect(try await Self.storedDiffs(db, day: day).isEmpty)
+            }
+
+            // #3 and #4 and #6 paid; #3's notification never arrives (pending here, paid at the channel), the bill
+            // carries another amount for #4, a line for #5 which nobody paid here, and misses #6.
+            for number in [numbers[3], numbers[5]] { try await Self.pay(fleet, number, at: noon) }
+            for number in [numbers[3], numbers[5]] { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
+            try await fleet.sandboxFault("wechatpay.notify", "drop", count: -1)
+            try await Self.pay(fleet, numbers[2], at: noon)
+            try await Self.editBill(fleet, numbers[3], "amount", amount: 999)
+            try await Self.editBill(fleet, "RX\(run)5", "add", amount: 4321)
+            try await Self.editBill(fleet, numbers[5], "drop")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(try await Fixture.paymentStatus(db, numbers[2]) == "pending")
+            }
+
+            let found = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+            #expect(found.status == 1, "diffs remain, so the exit status is 1:\n\(found.output)")
+            #expect(found.output.contains("status_mismatch \(numbers[2])"), "\(found.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await Self.storedDiffs(db, day: day) == [
+                        "amount_mismatch \(numbers[3]) -", "channel_only RX\(run)5 -", "local_only \(numbers[5]) -",
+                        "status_mismatch \(numbers[2]) payment.query",
+                    ])
+            }
+            // The repair goes through payment.query: #3 settles from the channel's answer, once.
+            try await Fixture.waitFor("\(numbers[2]) paid through the repair", fleet) { db in
+                try await Fixture.paymentStatus(db, numbers[2]) == "paid"
+            }
+            #expect(try await Fixture.settlements(of: numbers[2], fleet) == 1)
+
+            // A rerun of the day: #3 now matches, the other diffs stay as they were, nothing is asked again.
+            let again = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+            #expect(again.status == 1, "\(again.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await Self.storedDiffs(db, day: day) == [
+                        "amount_mismatch \(numbers[3]) -", "channel_only RX\(run)5 -", "local_only \(numbers[5]) -",
+                    ])
+                #expect(
+                    try await TestDatabase.text(
+                        db,
+                        "SELECT status || ' ' || executions || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
+                    ) == "diffs 3 3")
+                // One payment.query was ever asked for #3 (by the second run), none by the third.
+                #expect(
+                    try await TestDatabase.scalar(
+                        db,
+                        "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(numbers[2])")
+                        == 1)
+                // What no job can repair is announced for an operator, once however often the day is rerun.
+                #expect(
+                    try await TestDatabase.scalar(
+                        db,
+                        "SELECT count(*) FROM outbox WHERE routing_key = 'reconciliation.diff' AND payload->>'bill_date' = \(day) AND payload->'diff'->>'payment_no' LIKE \("%" + run + "%")")
+                        == 3)
+            }
+            #expect(fleet.settlements(of: numbers[2]) == 1)
+        }
+    }
+
+    @Test func twoSchedulersReconcileADayOnce() async throws {
+        let environment = [
+            "PAYFLEET_RECONCILIATION_SCHEDULE_INTERVAL_MS": "300", "PAYFLEET_RECONCILIATION_AFTER_HOUR": "0",
+        ]
+        // Yesterday in China Standard Time is the day the schedule reconciles; forget any earlier run of it.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        let yesterday = calendar.date(byAdding: .day, value: -1, to: Date())!
+        let parts = calendar.dateComponents([.year, .month, .day], from: yesterday)
+        let day = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+            try await db.query(
+                "DELETE FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date")
+        }
+        try await TestFleet.with([.paymentWorker], environment: environment) { fleet in
+            try await fleet.start(.paymentWorker, instance: 1)
+            try await Fixture.waitFor("the day reconciled", fleet) { db in
+                try await TestDatabase.scalar(
+                    db,
+                    "SELECT count(*) FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date AND status IN ('agreed', 'diffs')")
+                    == 1
+            }
+            // Both schedulers went on looking (a positive signal that the second one had its chances), and found the
+            // day taken.
+            try await Fixture.waitFor("both schedulers saw the day taken") {
+                try await fleet.metric(.paymentWorker, "payfleet_reconciliation_claims_total{channel=\"wechatpay\",outcome=\"taken\"}") >= 6
+            }
+            #expect(
+                try await fleet.metric(.paymentWorker, "payfleet_reconciliation_claims_total{channel=\"wechatpay\",outcome=\"claimed\"}") == 1)
+            // The sandbox saw the bill downloaded once, and the run executed once.
+            let (_, body) = try await fleet.sandbox("GET", "/sandbox/bills/downloads")
+            let downloads = try #require(
+                (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["downloads"] as? [String: Int])
+            #expect(downloads.filter { $0.key.hasPrefix("wechatpay/") && $0.key.hasSuffix("/\(day)") }.values.reduce(0, +) == 1, "\(downloads)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await TestDatabase.scalar(
+                        db,
+                        "SELECT executions FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date")
+                        == 1)
+            }
+        }
+    }
+}
