@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import AMQP
 import Foundation
+import Logging
 import PayFleetMessages
 import PayFleetRuntime
 import PayFleetStore
@@ -15,6 +16,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     @Option(help: "Show one refund by its refund_no instead.")
     var refund: String?
+
+    @Flag(help: "Print the fleet's state as one JSON object (for scripts) instead of the text report.")
+    var json = false
 
     func run() async throws {
         let reader = try await ConfigReader.payfleet()
@@ -54,28 +58,53 @@ struct StatusCommand: AsyncParsableCommand {
                 return
             }
             let summary = try await store.statusSummary()
-            print(summary.report)
+            var reconciliation: [StatusDocument.Reconciliation] = []
+            for run in try await store.lastReconciliations() {
+                reconciliation.append(
+                    StatusDocument.Reconciliation(run: run, diffs: try await store.reconciliationDiffs(runID: run.id)))
+            }
+            let queues = await Self.queues(reader: reader, logger: logger)
+            let document = StatusDocument(summary: summary, queues: queues, reconciliation: reconciliation)
+            if json {
+                print(document.json)
+            } else {
+                print(summary.report)
+                print(document.reconciliationReport)
+                print(document.queueReport)
+            }
         }
-        guard payment == nil, refund == nil else { return }
-        // The broker's side: what waits in each queue and who consumes it. A broker that is
-        // down is reported, not fatal: the database's view above is still worth having.
+    }
+
+    static let queueNames = [QueueName.payments, QueueName.fulfilment, QueueName.refunds, QueueName.inventory, QueueName.dead]
+
+    /// Depths, consumers and rates from RabbitMQ's management API; without it, depths and consumers over AMQP; a
+    /// broker that is down is reported, not fatal: the database's view is still worth having.
+    static func queues(reader: ConfigReader, logger: Logger) async -> StatusDocument.Queues {
+        var managementError = "amqp.management_url is not usable"
+        if let management = try? RabbitMQManagement(reader: reader) {
+            do {
+                return StatusDocument.Queues(source: "management", queues: try await management.queues(queueNames))
+            } catch {
+                managementError = "\(management.endpoint): \(error)"
+            }
+        }
         do {
-            try await Dependencies.withBroker(
+            let queues = try await Dependencies.withBroker(
                 reader: reader, logger: logger, connectionName: "payfleet-status", timeout: .seconds(3)
             ) { connection, _ in
-                print("queues (ready messages / consumers):")
-                for queue in [QueueName.payments, QueueName.fulfilment, QueueName.refunds, QueueName.inventory, QueueName.dead] {
-                    do {
-                        let info = try await connection.queueInfo(queue)
-                        let name = queue.padding(toLength: 16, withPad: " ", startingAt: 0)
-                        print("  \(name) \(info.messageCount) / \(info.consumerCount)")
-                    } catch {
-                        print("  \(queue): not declared (run `payfleet migrate`)")
-                    }
+                var found: [QueueActivity] = []
+                for queue in queueNames {
+                    guard let info = try? await connection.queueInfo(queue) else { continue }
+                    found.append(
+                        QueueActivity(
+                            name: queue, messages: Int(info.messageCount), ready: Int(info.messageCount), unacked: 0,
+                            consumers: Int(info.consumerCount), publishRate: nil, ackRate: nil))
                 }
+                return found
             }
+            return StatusDocument.Queues(source: "amqp", error: managementError, queues: queues)
         } catch {
-            print("queues: broker unavailable (\(error))")
+            return StatusDocument.Queues(source: "unavailable", error: "\(error)", queues: [])
         }
     }
 }

@@ -17,9 +17,11 @@ extension StatusSummary {
         }
         let lag = oldestUnpublishedAgeSeconds.map { ", oldest \(Int($0)) s" } ?? ""
         lines.append("outbox unpublished:  \(outboxUnpublished)\(lag)")
-        lines.append("retries:             \(retries) (\(retriesDue) due)")
+        let dueAge = oldestDueRetryAgeSeconds.map { ", oldest due \(Int($0)) s ago" } ?? ""
+        lines.append("retries:             \(retries) (\(retriesDue) due\(dueAge))")
         lines.append("dead letters:        \(deadLetters)")
-        lines.append("anomalies:           \(anomalies)")
+        let kinds = anomaliesByKind.keys.sorted().map { "\($0) \(anomaliesByKind[$0]!)" }
+        lines.append("anomalies:           \(anomalies)" + (kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")"))
         let refunds = refundsByStatus.keys.sorted().map { "\($0) \(refundsByStatus[$0]!)" }
         lines.append("refunds:             " + (refunds.isEmpty ? "none" : refunds.joined(separator: ", ")))
         if !refundedMinorByCurrency.isEmpty || !refundPendingMinorByCurrency.isEmpty {

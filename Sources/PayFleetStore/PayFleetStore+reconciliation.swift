@@ -180,3 +180,30 @@ extension PayFleetStore {
         }
     }
 }
+
+extension PayFleetStore {
+    /// The diffs of run `runID`, first `limit`.
+    public func reconciliationDiffs(runID: Int64, limit: Int = 50) async throws -> [ReconciliationDiff] {
+        let logger = self.logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT kind, payment_no, refund_no, local_amount_minor, channel_amount_minor, local_status,
+                       channel_status, repair, detail
+                FROM reconciliation_diffs WHERE run_id = \(runID) ORDER BY id LIMIT \(limit)
+                """, logger: logger)
+            var diffs: [ReconciliationDiff] = []
+            for try await row in rows.decode(
+                (String, String, String?, Int64?, Int64?, String?, String?, String?, String).self)
+            {
+                guard let kind = ReconciliationDiff.Kind(rawValue: row.0) else { continue }
+                diffs.append(
+                    ReconciliationDiff(
+                        kind: kind, paymentNo: row.1, refundNo: row.2, localAmountMinor: row.3, channelAmountMinor: row.4,
+                        localStatus: row.5, channelStatus: row.6, repair: row.7.flatMap(ReconciliationDiff.Repair.init),
+                        detail: row.8))
+            }
+            return diffs
+        }
+    }
+}

@@ -95,6 +95,15 @@ extension PayFleetStore {
                 summary.oversoldOrders = oversold
                 summary.awaitingInventory = awaiting
             }
+            let anomalyRows = try await connection.query(
+                "SELECT kind, count(*)::int8 FROM anomalies WHERE resolved_at IS NULL GROUP BY kind", logger: logger)
+            for try await (kind, count) in anomalyRows.decode((String, Int64).self) {
+                summary.anomaliesByKind[kind] = Int(count)
+            }
+            let dueRows = try await connection.query(
+                "SELECT extract(epoch FROM now() - min(run_at))::float8 FROM retries WHERE run_at <= now()",
+                logger: logger)
+            for try await age in dueRows.decode(Double?.self) { summary.oldestDueRetryAgeSeconds = age }
             summary.lowStockThreshold = lowStockThreshold
             let lowRows = try await connection.query(
                 """

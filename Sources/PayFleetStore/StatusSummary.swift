@@ -39,6 +39,10 @@ public struct StatusSummary: Sendable, Equatable {
     public var lowStock: [StockLevel] = []
     /// What counts as low stock.
     public var lowStockThreshold: Int64 = 0
+    /// Unresolved anomalies by kind (`amount_mismatch`, `unrequested_refund`, …).
+    public var anomaliesByKind: [String: Int] = [:]
+    /// How long the oldest due retry has been due: the retry-worker's lag.
+    public var oldestDueRetryAgeSeconds: Double?
 
     public init(
         paymentsByStatus: [String: Int], outboxUnpublished: Int, oldestUnpublishedAgeSeconds: Double?, anomalies: Int,

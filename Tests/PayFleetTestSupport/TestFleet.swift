@@ -86,7 +86,14 @@ public final class TestFleet: Sendable {
             // WeChat Pay v2 refunds: the sandbox's mutual-TLS listener.
             "PAYFLEET_SANDBOX_WECHATPAY_V2_TLS_PORT": "\(sandboxTLSPort)",
             "PAYFLEET_CHANNELS_WECHATPAY_V2_API_REFUND_BASE_URL": "https://127.0.0.1:\(sandboxTLSPort)",
-        ].merging(extra) { _, override in override }
+        ]
+        .merging(
+            // RabbitMQ's management API (scripts/services enables it), for `payfleet status`'s rates.
+            ProcessInfo.processInfo.environment["PAYFLEET_AMQP_MANAGEMENT_URL"].map {
+                ["PAYFLEET_AMQP_MANAGEMENT_URL": $0]
+            } ?? [:]
+        ) { first, _ in first }
+        .merging(extra) { _, override in override }
         // Key paths in the sandbox config are relative to the repository root.
         _ = FileManager.default.changeCurrentDirectoryPath(root)
         let reader = try await ConfigReader.payfleet(environment: environment)
