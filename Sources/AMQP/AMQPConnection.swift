@@ -52,6 +52,10 @@ public final class AMQPConnection: Service, Sendable {
     /// Whether the connection is up right now (with its publishing channel open).
     public var isConnected: Bool { core.isConnected }
 
+    /// How many times the connection has come up since ``run()`` started: 1 after the first connect, one more per
+    /// reconnect (for `payfleet_broker_connects_total`).
+    public var linksOpened: Int { core.linksOpened }
+
     /// Waits until the connection is up.
     /// - Throws: ``AMQPError/Code/timeout`` (also when the waiting task is cancelled),
     ///   ``AMQPError/Code/closed`` after shutdown.

@@ -53,6 +53,8 @@ final class ConnectionCore: Sendable {
         var lifecycle: Lifecycle = .idle
         var shutdownRequested = false
         var connected = false
+        /// How many times the connection came up: 1 after the first connect, one more per reconnect.
+        var linksOpened = 0
         /// Why the last connection attempt failed or the connection dropped (no secrets).
         var lastError: String?
         var commands: [Command] = []
@@ -145,6 +147,8 @@ final class ConnectionCore: Sendable {
 
     var isConnected: Bool { state.withLock { $0.connected } }
 
+    var linksOpened: Int { state.withLock { $0.linksOpened } }
+
     func notConnectedError(lastError: String?) -> AMQPError {
         AMQPError(
             code: .notConnected,
@@ -169,6 +173,7 @@ final class ConnectionCore: Sendable {
             state.connected = connected
             if let lastError { state.lastError = lastError }
             guard connected else { return [] }
+            state.linksOpened += 1
             state.lastError = nil
             defer { state.connectWaiters.removeAll() }
             return Array(state.connectWaiters.values)

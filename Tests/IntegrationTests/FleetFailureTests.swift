@@ -26,8 +26,13 @@ struct FleetFailureTests {
                             channel: channel, merchant: "demo", payment: .init(paymentNo: paymentNo, amountMinor: 4200))))
                 }
 
+                #expect(try await fleet.metric(.fulfilmentWorker, "payfleet_broker_connects_total") == 1)
                 try Services.run("stop", "rabbitmq")
                 brokerStopped = true
+                // The worker's /metrics says what its readiness says: no broker.
+                try await Fixture.waitFor("fulfilment-worker to see the broker gone") {
+                    try await fleet.metric(.fulfilmentWorker, "payfleet_broker_connected") == 0
+                }
                 for (channel, _, notification) in notifications {
                     let failed = try await fleet.notifier.post(notification)
                     #expect(failed.status == 503, "\(channel): HTTP \(failed.status)")
@@ -47,6 +52,10 @@ struct FleetFailureTests {
                     }
                     #expect(try await Fixture.settlements(of: paymentNo, fleet) == 1, "\(channel)")
                 }
+                // It reconnected once, and nothing is left running.
+                #expect(try await fleet.metric(.fulfilmentWorker, "payfleet_broker_connected") == 1)
+                #expect(try await fleet.metric(.fulfilmentWorker, "payfleet_broker_connects_total") == 2)
+                #expect(try await fleet.metric(.fulfilmentWorker, "payfleet_deliveries_in_flight{queue=\"fulfilment\"}") == 0)
             } catch {
                 if brokerStopped { try? Services.run("start", "rabbitmq") }
                 throw error

@@ -46,6 +46,10 @@ public struct QueueConsumerService: Service {
             label: "payfleet_deliveries_total", dimensions: [("queue", queue), ("outcome", "dead_letter")])
         let retryScheduler = self.retryScheduler
         let duration = Timer(label: "payfleet_unit_of_work_seconds", dimensions: [("queue", queue)])
+        // Units of work running now (at most the prefetch), and deliveries the broker sent again (a consumer died or
+        // requeued before its ack): what tells a stuck or crash-looping role from a busy one.
+        let inFlight = Meter(label: "payfleet_deliveries_in_flight", dimensions: [("queue", queue)])
+        let redelivered = Counter(label: "payfleet_deliveries_redelivered_total", dimensions: [("queue", queue)])
 
         // Wait for the broker rather than failing the whole process at start-up.
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -67,6 +71,9 @@ public struct QueueConsumerService: Service {
                 // most `concurrency` units of work are ever in flight.
                 for try await delivery in consumer {
                     group.addTask {
+                        inFlight.increment()
+                        defer { inFlight.decrement() }
+                        if delivery.redelivered { redelivered.increment() }
                         var log = logger
                         log[metadataKey: "message_id"] = "\(delivery.messageID ?? "-")"
                         log[metadataKey: "routing_key"] = "\(delivery.routingKey)"

@@ -1,16 +1,25 @@
+import AMQP
 import Hummingbird
+import Metrics
 import Prometheus
+import Synchronization
 
 /// `/health/live`, `/health/ready` and `/metrics`, added to any router.
 ///
 /// Live answers 200 while the process serves HTTP at all; ready answers 200 only while every
 /// dependency the role needs is connected (`ready` decides), else 503 with the reason.
 public enum OpsRoutes {
+    /// With `broker`, `/metrics` also reports `payfleet_broker_connected` (1 or 0) and
+    /// `payfleet_broker_connects_total` (the first connect and every reconnect) as of the scrape.
     public static func add<Context: RequestContext>(
         to router: Router<Context>,
         registry: PrometheusCollectorRegistry,
+        broker: AMQPConnection? = nil,
         ready: @escaping @Sendable () -> String?
     ) {
+        let connected = Gauge(label: "payfleet_broker_connected")
+        let connects = Counter(label: "payfleet_broker_connects_total")
+        let reported = Mutex(0)
         router.get("/health/live") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: .init(string: "live\n")))
         }
@@ -23,7 +32,16 @@ public enum OpsRoutes {
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: .init(string: "ready\n")))
         }
         router.get("/metrics") { _, _ in
-            Response(
+            if let broker {
+                connected.record(broker.isConnected ? 1 : 0)
+                let opened = broker.linksOpened
+                let delta = reported.withLock { last in
+                    defer { last = max(last, opened) }
+                    return max(0, opened - last)
+                }
+                if delta > 0 { connects.increment(by: delta) }
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: .init(bytes: registry.emitToBuffer())))
         }

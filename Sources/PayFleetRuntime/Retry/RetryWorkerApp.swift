@@ -26,7 +26,7 @@ public enum RetryWorkerApp {
             store: store, connection: connection, settings: retry, publishTimeout: amqp.publishTimeout, logger: logger)
 
         let router = Router()
-        OpsRoutes.add(to: router, registry: registry, ready: { connection.isConnected ? nil : "broker not connected" })
+        OpsRoutes.add(to: router, registry: registry, broker: connection, ready: { connection.isConnected ? nil : "broker not connected" })
         let ops = Application(
             router: router,
             configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),

@@ -32,7 +32,7 @@ enum WorkerProcess {
 
         let database = DatabaseProbe(store: store, logger: logger)
         let router = Router()
-        OpsRoutes.add(to: router, registry: registry, ready: {
+        OpsRoutes.add(to: router, registry: registry, broker: connection, ready: {
             connection.isConnected ? database.problem : "broker not connected"
         })
         let ops = Application(
