@@ -4,8 +4,9 @@ import PayFleetMessages
 import _CryptoExtras
 
 /// Calls the Alipay open platform gateway for one app: `alipay.trade.create`, `alipay.trade.precreate`,
-/// `alipay.trade.query`, `alipay.trade.close`, `alipay.trade.refund` and `alipay.trade.fastpay.refund.query`,
-/// and builds the signed order strings of `alipay.trade.app.pay` and `alipay.trade.wap.pay`.
+/// `alipay.trade.query`, `alipay.trade.close`, `alipay.trade.refund`, `alipay.trade.fastpay.refund.query` and
+/// `alipay.data.dataservice.bill.downloadurl.query` (with the bill's download), and builds the signed order strings
+/// of `alipay.trade.app.pay` and `alipay.trade.wap.pay`.
 ///
 /// Requests are POSTed as alipay-sdk-java does: the common parameters and `sign` in the URL query,
 /// `biz_content` in an `application/x-www-form-urlencoded` UTF-8 body. Responses: the exact text of the
@@ -178,6 +179,59 @@ public struct AlipayClient: Sendable {
             refundAmountMinor: try amount(reply.refundAmount, "refund_amount", method),
             refundStatus: reply.refundStatus.flatMap { $0.isEmpty ? nil : $0 }, raw: raw)
     }
+
+    /// The short-lived URL of the trade bill of `day`, China Standard Time
+    /// (`alipay.data.dataservice.bill.downloadurl.query`, `bill_type` `trade`, `bill_date` `YYYY-MM-DD`), signed and
+    /// verified like every call; nil when Alipay has no bill for the day (`isp.bill_not_exist`).
+    public func billDownloadURL(day: BillDay) async throws(ChannelAPIError) -> String? {
+        let method = Self.billMethod
+        let reply: BillURLReply
+        do {
+            (reply, _) = try await call(
+                method, bizContent: try json(BillBiz(billType: "trade", billDate: day.description), method: method),
+                notifyURL: nil, as: BillURLReply.self)
+        } catch where error.channelCode?.lowercased() == "isp.bill_not_exist" {
+            return nil
+        }
+        guard let url = reply.billDownloadURL, !url.isEmpty else {
+            throw malformed(method, "the response has no bill_download_url")
+        }
+        return url
+    }
+
+    /// Downloads the trade bill of `day` (China Standard Time): ``billDownloadURL(day:)``, then a plain `GET` of that
+    /// URL, which must be http(s) — no credential is sent there, the URL itself is the permission (valid for 30
+    /// seconds). Returns the zip (see ``AlipayBill/parse(zip:)``), or nil when Alipay has no bill for the day.
+    public func downloadBill(day: BillDay) async throws(ChannelAPIError) -> [UInt8]? {
+        guard let url = try await billDownloadURL(day: day) else { return nil }
+        let operation = "bill_download"
+        guard let components = URLComponents(string: url),
+            let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+            let host = components.host, !host.isEmpty, components.user == nil, components.password == nil
+        else {
+            throw malformed(operation, "bill_download_url is not an http(s) URL")
+        }
+        let request = ChannelHTTPRequest(
+            method: "GET", url: url, headers: [("Accept", "*/*")], body: [], maxResponseBytes: Self.maxBillBytes)
+        let response = try await transport.exchange(
+            request, timeout: configuration.timeout * 6, channel: .alipay, operation: operation)
+        guard (200...299).contains(response.status) else {
+            // Most likely the URL expired (it lasts 30 seconds): a rerun asks for a fresh one.
+            throw ChannelAPIError(
+                code: (500...599).contains(response.status) ? .serverError : .malformedResponse, channel: .alipay,
+                operation: operation, httpStatus: response.status,
+                message: "Alipay's bill download answered HTTP \(response.status); the URL lasts 30 seconds, a rerun "
+                    + "asks for a fresh one",
+                detail: "host \(host.prefix(100))")
+        }
+        return response.body
+    }
+
+    /// The method that names a bill's download URL.
+    public static let billMethod = "alipay.data.dataservice.bill.downloadurl.query"
+
+    /// The largest bill zip accepted.
+    static let maxBillBytes = 256 << 20
 
     // MARK: Signing and verification (pure)
 
@@ -375,6 +429,24 @@ private struct RefundBiz: Encodable {
         case outRequestNo = "out_request_no"
         case refundAmount = "refund_amount"
         case refundReason = "refund_reason"
+    }
+}
+
+private struct BillBiz: Encodable {
+    var billType: String
+    var billDate: String
+
+    enum CodingKeys: String, CodingKey {
+        case billType = "bill_type"
+        case billDate = "bill_date"
+    }
+}
+
+private struct BillURLReply: Decodable {
+    var billDownloadURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case billDownloadURL = "bill_download_url"
     }
 }
 

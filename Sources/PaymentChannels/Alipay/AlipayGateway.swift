@@ -15,6 +15,8 @@ import PayFleetMessages
 ///   queried, REFUND_SUCCESS being succeeded, anything else processing. Refund query
 ///   (`alipay.trade.fastpay.refund.query`): REFUND_SUCCESS succeeded; no refund_status and no refund_amount is
 ///   Alipay's "this refund was not received" — not found (the same out_request_no may be sent again).
+/// - bill: `alipay.data.dataservice.bill.downloadurl.query` (`bill_type` trade), the zip at its URL parsed by
+///   ``AlipayBill``; `isp.bill_not_exist` is an empty day.
 public struct AlipayGateway: PaymentGateway {
     public let client: AlipayClient
     public var channel: ChannelID { .alipay }
@@ -98,6 +100,22 @@ public struct AlipayGateway: PaymentGateway {
             ChannelRefund(
                 refundNo: order.refundNo, channelRefundNo: result.tradeNo ?? order.refundNo,
                 amountMinor: order.amountMinor, succeededAt: Date(), raw: result.raw))
+    }
+
+    public var offersBill: Bool { true }
+
+    /// The trade bill of `day` (China Standard Time): the zip behind `bill_download_url`, parsed; an empty bill when
+    /// Alipay has none for the day (`isp.bill_not_exist`).
+    public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
+        var records: [BillRecord] = []
+        if let zip = try await client.downloadBill(day: day) {
+            do throws(ChannelError) {
+                records = try AlipayBill.parse(zip: zip)
+            } catch {
+                throw .unreadableBill(error, channel: .alipay, operation: "bill_download")
+            }
+        }
+        return ChannelBill(channel: .alipay, merchantID: merchantID, day: day, records: records)
     }
 
     public func queryRefund(_ lookup: RefundLookup) async throws(ChannelAPIError) -> ChannelRefundState {

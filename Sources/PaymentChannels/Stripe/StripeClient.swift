@@ -1,7 +1,8 @@
 import Foundation
 import PayFleetMessages
 
-/// Calls the Stripe API for one account: PaymentIntent create, retrieve, cancel and search, and Refund create.
+/// Calls the Stripe API for one account: PaymentIntent create, retrieve, cancel and search, Refund create, and the
+/// day's PaymentIntents and Refunds lists that reconciliation reads.
 ///
 /// Every request carries `Authorization: Bearer <secret key>`, the pinned `Stripe-Version`, and POSTs an
 /// `application/x-www-form-urlencoded` body (nested keys as `metadata[out_trade_no]`) with an `Idempotency-Key`
@@ -159,6 +160,74 @@ public struct StripeClient: Sendable {
         }
         return refunds
     }
+
+    /// The day's side of Stripe for reconciliation (see ``StripeBill``): the PaymentIntents and the Refunds created in
+    /// `day` (UTC), every page of each list followed through `has_more` and `starting_after`. Returns their records
+    /// and how many objects were skipped for lacking our metadata. A list that says `has_more` but repeats its last
+    /// id or ends empty is ``ChannelAPIError/Code/malformedResponse``, as is an object the parser cannot read.
+    public func listBill(day: BillDay) async throws(ChannelAPIError) -> (records: [BillRecord], skipped: Int) {
+        var records: [BillRecord] = []
+        var skipped = 0
+        for list in [BillList.paymentIntents, .refunds] {
+            var after: String?
+            var pages = 0
+            while true {
+                let page = try await billPage(list, day: day, startingAfter: after)
+                records += page.records
+                skipped += page.skipped
+                pages += 1
+                guard page.hasMore else { break }
+                guard let last = page.lastID, last != after, pages < Self.maxBillPages else {
+                    throw ChannelAPIError(
+                        code: .malformedResponse, channel: .stripe, operation: list.operation, httpStatus: 200,
+                        message: "the Stripe list says has_more but gives no new last id to continue after",
+                        detail: "page \(pages)")
+                }
+                after = last
+            }
+        }
+        return (records, skipped)
+    }
+
+    /// The lists a day's bill reads.
+    public enum BillList: Sendable {
+        case paymentIntents
+        case refunds
+
+        var operation: String {
+            switch self {
+            case .paymentIntents: "list_payment_intents"
+            case .refunds: "list_refunds_of_day"
+            }
+        }
+    }
+
+    /// One page of a day's list (`limit=100`), decoded by ``StripeBill``.
+    public func billPage(
+        _ list: BillList, day: BillDay, startingAfter: String?
+    ) async throws(ChannelAPIError) -> StripeBill.Page {
+        let path =
+            switch list {
+            case .paymentIntents: StripeBill.paymentIntentsPath(day: day, startingAfter: startingAfter)
+            case .refunds: StripeBill.refundsPath(day: day, startingAfter: startingAfter)
+            }
+        var request = request("GET", path, form: nil, idempotencyKey: nil)
+        request.maxResponseBytes = Self.maxBillPageBytes
+        let response = try await send(request, operation: list.operation)
+        do throws(ChannelError) {
+            switch list {
+            case .paymentIntents: return try StripeBill.paymentIntents(response.body)
+            case .refunds: return try StripeBill.refunds(response.body)
+            }
+        } catch {
+            throw .unreadableBill(error, channel: .stripe, operation: list.operation)
+        }
+    }
+
+    /// A page of 100 objects is a few hundred kilobytes; this leaves room for large metadata.
+    static let maxBillPageBytes = 16 << 20
+    /// 2 million objects a day per list: more is taken for a list that never ends.
+    static let maxBillPages = 20_000
 
     private func decodeRefund(
         _ body: [UInt8], _ response: ChannelHTTPResponse, operation: String

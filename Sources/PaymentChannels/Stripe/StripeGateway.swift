@@ -120,4 +120,14 @@ public struct StripeGateway: PaymentGateway {
             .processing(channelRefundNo: refund.id, raw: refund.raw)
         }
     }
+
+    public var offersBill: Bool { true }
+
+    /// The PaymentIntents and Refunds created in `day` (UTC), every page, as a bill (see ``StripeBill``). Stripe puts
+    /// a PaymentIntent on the day it was created (its `created`; a PaymentIntent records no time of success), so a
+    /// payment created on one day and paid on the next is on the first day's list.
+    public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
+        let listed = try await client.listBill(day: day)
+        return ChannelBill(channel: .stripe, merchantID: merchantID, day: day, records: listed.records)
+    }
 }

@@ -218,6 +218,60 @@ public struct WeChatPayV2Client: Sendable {
             totalFee: try fee(fields, "total_fee", operation), successTime: successTime, raw: reply.raw)
     }
 
+    /// Downloads the trade bill (`bill_type` `ALL`) of `day`, China Standard Time (`POST /pay/downloadbill`,
+    /// `bill_date` `YYYYMMDD`, signed like every call). Success is the bill itself — the back-tick CSV of
+    /// ``WeChatPayBill``, not XML and not signed; failure is a `return_code` FAIL reply in its place. Returns the
+    /// file's bytes, or nil when WeChat Pay has no bill for the day (`No Bill Exist`: no trade happened). `Bill
+    /// Creating` (the day's bill is not ready yet, before about 10:00 of the next day) is
+    /// ``ChannelAPIError/Code/serverError``, to try again later; other FAIL replies are classified by their message.
+    public func downloadBill(day: BillDay) async throws(ChannelAPIError) -> [UInt8]? {
+        let operation = "downloadbill"
+        var request = signedRequest(
+            path: "/pay/downloadbill",
+            parameters: [(key: "bill_date", value: day.compact), (key: "bill_type", value: "ALL")], nonce: makeNonce())
+        request.maxResponseBytes = Self.maxBillBytes
+        let response = try await transport.exchange(
+            request, timeout: configuration.timeout * 6, channel: .wechatpayV2, operation: operation)
+        guard (200...299).contains(response.status) else {
+            throw .weChatPayV2(status: response.status, operation: operation)
+        }
+        guard Self.isXMLReply(response.body) else { return response.body }
+        let document: (root: String, fields: [(key: String, value: String)])
+        do {
+            document = try SimpleXML.parse(response.body)
+        } catch {
+            throw ChannelAPIError(
+                code: .malformedResponse, channel: .wechatpayV2, operation: operation, httpStatus: response.status,
+                message: "the downloadbill reply is neither a bill nor the flat XML of a failure",
+                detail: error.message)
+        }
+        let fields = Dictionary(document.fields, uniquingKeysWith: { first, _ in first })
+        guard fields["return_code"] == "FAIL" else {
+            throw malformed(operation, "the downloadbill reply is XML without return_code FAIL instead of the bill")
+        }
+        let message = fields["return_msg"] ?? ""
+        switch message.lowercased() {
+        case "no bill exist":
+            return nil
+        case "bill creating":
+            throw ChannelAPIError(
+                code: .serverError, channel: .wechatpayV2, operation: operation, httpStatus: response.status,
+                channelCode: "FAIL", channelMessage: message,
+                message: "WeChat Pay v2 has not made the day's bill yet; try again later (after 10:00 CST)")
+        default:
+            throw .weChatPayV2(errCode: nil, message: message, operation: operation, returnCodeFailed: true)
+        }
+    }
+
+    /// The largest bill file accepted: about a million lines.
+    static let maxBillBytes = 256 << 20
+
+    /// Whether a downloadbill reply is XML (a failure) rather than the bill, whose first line is its CSV header.
+    static func isXMLReply(_ body: [UInt8]) -> Bool {
+        let start = body.prefix(64).drop { [0x20, 0x09, 0x0D, 0x0A, 0xEF, 0xBB, 0xBF].contains($0) }
+        return start.starts(with: Array("<xml".utf8)) || start.starts(with: Array("<?xml".utf8))
+    }
+
     /// The JSAPI pay parameters for `prepayID`, signed now with a fresh nonce: what the `payment.created` event
     /// carries to the payer's WeChat client. See ``jsapiPayParameters(prepayID:timestamp:nonce:)``.
     public func jsapiPayParameters(prepayID: String) -> [String: String] {

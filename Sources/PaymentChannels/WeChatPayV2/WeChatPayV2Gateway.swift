@@ -13,6 +13,7 @@ import PayFleetMessages
 /// - refund (`/secapi/pay/refund` over mutual TLS, out_refund_no = our refund number): accepted is processing;
 ///   refund query (`refundquery`): SUCCESS succeeded, PROCESSING processing, CHANGE (the payer's account refused
 ///   it) and REFUNDCLOSE failed, REFUNDNOTEXIST not found.
+/// - bill: `downloadbill` (`bill_type` ALL) parsed by ``WeChatPayBill``; `No Bill Exist` is an empty day.
 public struct WeChatPayV2Gateway: PaymentGateway {
     public let client: WeChatPayV2Client
     public var channel: ChannelID { .wechatpayV2 }
@@ -92,6 +93,22 @@ public struct WeChatPayV2Gateway: PaymentGateway {
         } catch where error.code == .notFound {
             return .notFound
         }
+    }
+
+    public var offersBill: Bool { true }
+
+    /// The trade bill of `day` (China Standard Time) from `downloadbill`, parsed; an empty bill when WeChat Pay has
+    /// none for the day (`No Bill Exist`).
+    public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
+        var records: [BillRecord] = []
+        if let file = try await client.downloadBill(day: day) {
+            do throws(ChannelError) {
+                records = try WeChatPayBill.parse(file)
+            } catch {
+                throw .unreadableBill(error, channel: .wechatpayV2, operation: "downloadbill")
+            }
+        }
+        return ChannelBill(channel: .wechatpayV2, merchantID: merchantID, day: day, records: records)
     }
 
     static func state(_ result: WeChatPayV2RefundResult) -> ChannelRefundState {
