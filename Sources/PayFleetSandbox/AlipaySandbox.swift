@@ -1,18 +1,20 @@
 import Crypto
 import Foundation
 import Hummingbird
+import PayFleetMessages
 import PaymentChannels
 import _CryptoExtras
 
 /// The Alipay open platform gateway played locally (`POST /gateway.do`): `alipay.trade.create`, `precreate`,
-/// `query`, `close`, `refund` and `fastpay.refund.query`. Requests must carry an RSA2 `sign` by the app key (over
-/// every parameter but `sign`, as `rsaCheckV2`); replies are `{"<method>_response":{…},"sign":"…"}` signed over
-/// the member's exact text with the Alipay key; a refused signature is an unsigned `error_response` with
-/// `sub_code` `isv.invalid-signature`, as the gateway answers.
+/// `query`, `close`, `refund`, `fastpay.refund.query` and `alipay.data.dataservice.bill.downloadurl.query` (the
+/// ledger's trade bill, downloaded from `/sandbox/alipay/billfile`). Requests must carry an RSA2 `sign` by the app
+/// key (over every parameter but `sign`, as `rsaCheckV2`); replies are `{"<method>_response":{…},"sign":"…"}`
+/// signed over the member's exact text with the Alipay key; a refused signature is an unsigned `error_response`
+/// with `sub_code` `isv.invalid-signature`, as the gateway answers.
 struct AlipaySandbox: SandboxChannel {
     static let methods = [
         "alipay.trade.create", "alipay.trade.precreate", "alipay.trade.query", "alipay.trade.close",
-        "alipay.trade.refund", "alipay.trade.fastpay.refund.query",
+        "alipay.trade.refund", "alipay.trade.fastpay.refund.query", AlipayClient.billMethod,
     ]
 
     let settings: SandboxSettings.Alipay
@@ -55,6 +57,18 @@ struct AlipaySandbox: SandboxChannel {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("/gateway.do") { request, _ in
             try await handle(request).response
+        }
+        // The bill's download URL: no credentials, the token is the permission (Alipay's lasts 30 seconds).
+        router.get("/sandbox/alipay/billfile") { request, _ in
+            guard let token = request.uri.queryParameters.get("token"), let file = ledger.bills.file(token) else {
+                return SandboxReply(
+                    status: 404, headers: [("Content-Type", "text/plain;charset=utf-8")],
+                    body: Array("bill file not found or expired\n".utf8)
+                ).response
+            }
+            return SandboxReply(
+                status: 200, headers: [("Content-Type", "application/oct-stream")], body: file
+            ).response
         }
     }
 
@@ -106,6 +120,8 @@ struct AlipaySandbox: SandboxChannel {
         case "alipay.trade.query": member = query(call)
         case "alipay.trade.close": member = close(call)
         case "alipay.trade.refund": member = refund(call)
+        case AlipayClient.billMethod:
+            member = billDownloadURL(call, base: request.head.authority.map { "http://\($0)" } ?? "")
         default: member = queryRefund(call)
         }
         return await respond(method, member, tampered: fault?.mode == .tamper).applying(fault, dropHold: dropHold)
@@ -178,6 +194,26 @@ struct AlipaySandbox: SandboxChannel {
             if precreate { fields["qr_code"] = payment!.credential ?? "" }
             return .success(fields)
         }
+    }
+
+    /// `alipay.data.dataservice.bill.downloadurl.query` (`bill_type` trade, `bill_date` YYYY-MM-DD): the day's trade
+    /// bill from the ledger (with the bill edits) as Alipay's zip of GBK CSVs, kept for download; the reply's
+    /// `bill_download_url` points at `/sandbox/alipay/billfile`. A day without trades is `isp.bill_not_exist`.
+    /// Counts the download.
+    func billDownloadURL(_ call: Call, base: String) -> Member {
+        guard SandboxJSON.string(call.biz, "bill_type") == "trade" else {
+            return .failure("isv.invalid-arguments", "参数无效：沙箱只提供 bill_type=trade", code: "40002")
+        }
+        guard let day = SandboxJSON.string(call.biz, "bill_date").flatMap(BillDay.init) else {
+            return .failure("isv.invalid-arguments", "参数无效：bill_date 应为 yyyy-MM-dd", code: "40002")
+        }
+        ledger.bills.counted(name, account: call.merchant.appID, day: day)
+        let records = ledger.billRecords(
+            channel: name, account: call.merchant.appID, day: day, zone: ChannelID.alipay.billTimeZone)
+        guard !records.isEmpty else { return .failure("isp.bill_not_exist", "账单不存在") }
+        let zip = AlipayBill.render(records, pid: call.merchant.sellerID ?? "2088102177846875", day: day)
+        let token = ledger.bills.keep(zip)
+        return .success(["bill_download_url": "\(base)/sandbox/alipay/billfile?token=\(token)"])
     }
 
     func query(_ call: Call) -> Member {

@@ -24,6 +24,19 @@ struct SandboxControlRoutes: Sendable {
             let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
             return addBillEdit(body).response
         }
+        router.post("/sandbox/bills/created_at") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
+            guard let json = SandboxJSON.decode(body), let number = SandboxJSON.string(json, "out_trade_no"),
+                !number.isEmpty, let text = SandboxJSON.string(json, "created_at"),
+                let at = try? Date(text, strategy: .iso8601)
+            else {
+                return SandboxReply.error(
+                    400, "expected {\"out_trade_no\": …, \"created_at\": an ISO 8601 time, e.g. 2021-03-04T10:00:00Z}"
+                ).response
+            }
+            ledger.bills.create(number, at: at)
+            return SandboxReply.json(200, ["out_trade_no": number, "created_at": text]).response
+        }
         router.get("/sandbox/bills/edits") { _, _ in
             SandboxReply.json(200, ["edits": ledger.bills.all.map(\.json)]).response
         }

@@ -36,6 +36,7 @@ final class SandboxBillBook: Sendable {
     private let downloads = Mutex<[String: Int]>([:])
     private let files = Mutex<[String: [UInt8]]>([:])
     private let paidAt = Mutex<[String: Date]>([:])
+    private let createdAt = Mutex<[String: Date]>([:])
 
     /// The next pay of `outTradeNo` happens at `date` instead of now (`POST /sandbox/<channel>/pay/<no>?paid_at=…`),
     /// so a test's payments fall on a day of their own and its bill holds only them.
@@ -43,6 +44,14 @@ final class SandboxBillBook: Sendable {
 
     /// The time asked for the pay of `outTradeNo`, once.
     func takePaidAt(_ outTradeNo: String) -> Date? { paidAt.withLock { $0.removeValue(forKey: outTradeNo) } }
+
+    /// The next order created under `outTradeNo` is created at `date` instead of now
+    /// (`POST /sandbox/bills/created_at`): Stripe lists a PaymentIntent on the day of its `created`, so a test that
+    /// pays on a day of its own creates there too.
+    func create(_ outTradeNo: String, at date: Date) { createdAt.withLock { $0[outTradeNo] = date } }
+
+    /// The creation time asked for `outTradeNo`, once.
+    func takeCreatedAt(_ outTradeNo: String) -> Date? { createdAt.withLock { $0.removeValue(forKey: outTradeNo) } }
 
     func add(_ edit: Edit) { edits.withLock { $0.append(edit) } }
     func clear() { edits.withLock { $0.removeAll() } }
@@ -66,22 +75,40 @@ final class SandboxBillBook: Sendable {
 }
 
 extension SandboxLedger {
+    /// Which time puts a line on a bill's day.
+    enum BillTiming {
+        /// When the payment was paid, the refund finished: the Chinese channels' trade bills.
+        case finished
+        /// When the order or refund was created: Stripe's lists (`created[gte]`/`created[lt]`). Still only paid
+        /// orders and finished refunds are lines, at their creation time.
+        case created
+    }
+
     /// The lines of `channel`'s bill for `account` on `day` (in `zone`): every order paid that day (a later refund
-    /// does not remove it), every refund that succeeded or failed that day, then the edits. Sorted by time.
-    func billRecords(channel: String, account: String, day: BillDay, zone: TimeZone) -> [BillRecord] {
+    /// does not remove it), every refund that succeeded or failed that day, then the edits. Sorted by time. With
+    /// `timing` `.created`, orders and refunds are on the day they were created instead.
+    func billRecords(
+        channel: String, account: String, day: BillDay, zone: TimeZone, timing: BillTiming = .finished
+    ) -> [BillRecord] {
         guard let interval = day.interval(in: zone) else { return [] }
         var records: [BillRecord] = []
         for payment in all(channel: channel, account: account) {
-            if let paidAt = payment.paidAt, interval.contains(paidAt) {
-                records.append(
-                    BillRecord(
-                        kind: .payment, paymentNo: payment.outTradeNo, channelTradeNo: payment.tradeNo,
-                        amountMinor: payment.amountMinor, currency: payment.currency, channelStatus: "SUCCESS",
-                        at: paidAt))
+            if let paidAt = payment.paidAt {
+                let at = timing == .created ? payment.createdAt : paidAt
+                if interval.contains(at) {
+                    records.append(
+                        BillRecord(
+                            kind: .payment, paymentNo: payment.outTradeNo, channelTradeNo: payment.tradeNo,
+                            amountMinor: payment.amountMinor, currency: payment.currency, channelStatus: "SUCCESS",
+                            at: at))
+                }
             }
             for refund in payment.refunds {
-                let at: Date? = refund.status == .success ? refund.succeededAt : refund.status == .failed ? refund.failedAt : nil
-                guard let at, interval.contains(at) else { continue }
+                let finished: Date? =
+                    refund.status == .success ? refund.succeededAt : refund.status == .failed ? refund.failedAt : nil
+                guard let finished else { continue }
+                let at = timing == .created ? refund.createdAt : finished
+                guard interval.contains(at) else { continue }
                 records.append(
                     BillRecord(
                         kind: .refund, paymentNo: payment.outTradeNo, channelTradeNo: payment.tradeNo,

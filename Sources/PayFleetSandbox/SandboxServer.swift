@@ -35,6 +35,8 @@ import UnixSignals
 /// - `POST /sandbox/bills/edits` `{"channel":…,"out_trade_no":…,"edit":"drop|amount|add","amount":N,
 ///   "out_refund_no":…}`: every bill served afterwards drops, changes or adds that line; `GET`/`DELETE` list and
 ///   clear them. `GET /sandbox/bills/downloads`: how often each `<channel>/<account>/<day>` bill was downloaded.
+/// - `POST /sandbox/bills/created_at` `{"out_trade_no":…,"created_at":<ISO 8601>}`: the next Stripe PaymentIntent
+///   made for that number is created at that time (Stripe lists a PaymentIntent on the day of its `created`).
 /// - `POST /sandbox/faults`
 ///   `{"endpoint":…,"mode":"drop|delay|error5xx|duplicate|tamper|refuse|abnormal","count":N,"delay_ms":…}`,
 ///   `GET /sandbox/faults`, `DELETE /sandbox/faults`.

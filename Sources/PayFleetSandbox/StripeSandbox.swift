@@ -2,13 +2,16 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PayFleetMessages
 import PaymentChannels
 import Synchronization
 
 /// The Stripe API played locally, under the paths the real API uses: `POST /v1/payment_intents`,
 /// `GET /v1/payment_intents/:id`, `POST /v1/payment_intents/:id/cancel`, `GET /v1/payment_intents/search`
 /// (`query=metadata['out_trade_no']:'…'` only), `POST /v1/refunds` (created `pending`; it succeeds after
-/// `sandbox.refund_complete_ms`), `GET /v1/refunds/:id` and `GET /v1/refunds?payment_intent=…`.
+/// `sandbox.refund_complete_ms`), `GET /v1/refunds/:id` and `GET /v1/refunds?payment_intent=…`, and the lists of a
+/// day that reconciliation reads (`GET /v1/payment_intents` and `GET /v1/refunds` with `created[gte]`/`created[lt]`,
+/// paginated; see ``dayList(_:_:query:)``).
 ///
 /// Requests must carry `Authorization: Bearer <secret key>` of a configured account (compared in constant time;
 /// otherwise 401 with Stripe's error object). POST bodies are form-encoded with `metadata[…]` keys. Every POST
@@ -29,8 +32,8 @@ import Synchronization
 /// endpoints are configured per account), and are retried on ``NotificationRetrySchedule/stripe``.
 ///
 /// Faults: `stripe.create`, `stripe.retrieve`, `stripe.cancel`, `stripe.search`, `stripe.refund`,
-/// `stripe.refund_query` (`error5xx` is a 500 `api_error`; `tamper` has no effect, Stripe's replies are unsigned;
-/// `refuse` and `abnormal` on the refund), `stripe.notify`.
+/// `stripe.refund_query`, `stripe.list` (`error5xx` is a 500 `api_error`; `tamper` has no effect, Stripe's replies
+/// are unsigned; `refuse` and `abnormal` on the refund), `stripe.notify`.
 struct StripeSandbox: SandboxChannel {
     let settings: SandboxSettings.Stripe
     let ledger: SandboxLedger
@@ -43,7 +46,7 @@ struct StripeSandbox: SandboxChannel {
 
     var name: String { "stripe" }
     var faultEndpoints: [String] {
-        ["create", "retrieve", "cancel", "search", "refund", "refund_query", "notify"].map { "stripe.\($0)" }
+        ["create", "retrieve", "cancel", "search", "refund", "refund_query", "list", "notify"].map { "stripe.\($0)" }
     }
 
     /// A reply before faults: status and JSON body.
@@ -94,6 +97,11 @@ struct StripeSandbox: SandboxChannel {
         router.post("/v1/payment_intents") { request, _ in
             try await handle(request, endpoint: "stripe.create", path: "/v1/payment_intents", create).response
         }
+        router.get("/v1/payment_intents") { request, _ in
+            try await handle(request, endpoint: "stripe.list", path: "/v1/payment_intents") {
+                dayList($0, .paymentIntents, query: request.uri.query)
+            }.response
+        }
         router.get("/v1/payment_intents/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             if id == "search" {
@@ -121,7 +129,13 @@ struct StripeSandbox: SandboxChannel {
             }.response
         }
         router.get("/v1/refunds") { request, _ in
-            try await handle(request, endpoint: "stripe.refund_query", path: "/v1/refunds") {
+            let query = request.uri.query ?? ""
+            if query.contains("created") {
+                return try await handle(request, endpoint: "stripe.list", path: "/v1/refunds") {
+                    dayList($0, .refunds, query: query)
+                }.response
+            }
+            return try await handle(request, endpoint: "stripe.refund_query", path: "/v1/refunds") {
                 listRefunds(
                     $0, paymentIntent: request.uri.queryParameters.get("payment_intent"),
                     limit: request.uri.queryParameters.get("limit"))
@@ -220,7 +234,7 @@ struct StripeSandbox: SandboxChannel {
                 tradeNo: id, credential: id + "_secret_" + SandboxIDs.token(25), tradeType: "payment_intent",
                 amountMinor: amount, currency: currency, subject: call.form["description"] ?? "", attach: nil,
                 payer: nil, notifyURL: "\(notifyBaseURL)/notify/stripe/\(call.merchant.id)", status: .unpaid,
-                createdAt: Date())
+                createdAt: ledger.bills.takeCreatedAt(outTradeNo) ?? Date())
             return payment
         }
         guard let created else {
@@ -372,6 +386,74 @@ struct StripeSandbox: SandboxChannel {
             "object": "list", "url": "/v1/refunds", "has_more": refunds.count > count,
             "data": refunds.prefix(count).map { refundJSON($0.1, of: $0.0) },
         ])
+    }
+
+    enum DayList {
+        case paymentIntents
+        case refunds
+    }
+
+    /// `GET /v1/payment_intents` and `GET /v1/refunds` with `created[gte]`/`created[lt]`: what reconciliation reads
+    /// of a day. The sandbox lists the day's bill lines
+    /// (``SandboxLedger/billRecords(channel:account:day:zone:timing:)`` by creation time, with the bill edits):
+    /// PaymentIntents that succeeded and Refunds that finished, created in the window — not the ones still open,
+    /// which reconciliation skips anyway. Newest first, `limit` (1 to 100, default 10) a page, `has_more`,
+    /// `starting_after` an id of the list as at Stripe. The first page of a day's PaymentIntents counts as one
+    /// download of the day's bill.
+    func dayList(_ call: Call, _ list: DayList, query: String?) -> Plain {
+        var parameters: [String: String] = [:]
+        for pair in (try? FormCodec.decode(Array((query ?? "").utf8))) ?? [] { parameters[pair.key] = pair.value }
+        let limitText = parameters["limit"]
+        guard let limit = limitText.map({ Int($0) }) ?? 10, (1...100).contains(limit) else {
+            return .error(
+                400, type: "invalid_request_error", code: "parameter_invalid_integer", param: "limit",
+                "Invalid integer: \(limitText?.prefix(20) ?? "")")
+        }
+        guard let gte = parameters["created[gte]"].flatMap({ Int64($0) }),
+            let lt = parameters["created[lt]"].flatMap({ Int64($0) }), gte < lt
+        else {
+            return .error(
+                400, type: "invalid_request_error", param: "created",
+                "PayFleet sandbox: a list by day needs created[gte] and created[lt] (unix seconds, gte < lt).")
+        }
+        let window = Date(timeIntervalSince1970: TimeInterval(gte))..<Date(timeIntervalSince1970: TimeInterval(lt))
+        let utc = ChannelID.stripe.billTimeZone
+        let day = BillDay(containing: window.lowerBound, in: utc)
+        let startingAfter = parameters["starting_after"].flatMap { $0.isEmpty ? nil : $0 }
+        if list == .paymentIntents, startingAfter == nil {
+            ledger.bills.counted(name, account: call.merchant.id, day: day)
+        }
+        var records: [BillRecord] = []
+        var listed = day
+        // Every day the window touches (a whole UTC day in reconciliation's case).
+        while let start = listed.start(in: utc), start < window.upperBound {
+            records += ledger.billRecords(
+                channel: name, account: call.merchant.id, day: listed, zone: utc, timing: .created)
+            listed = BillDay(containing: start.addingTimeInterval(36 * 3600), in: utc)
+        }
+        records = records.filter { window.contains($0.at) && $0.kind == (list == .paymentIntents ? .payment : .refund) }
+        for index in records.indices where records[index].kind == .refund {
+            records[index].channelStatus = records[index].succeeded ? "succeeded" : "failed"
+        }
+        func id(_ record: BillRecord) -> String {
+            record.kind == .payment ? record.channelTradeNo : "re_" + (record.refundNo ?? "")
+        }
+        records.sort { ($0.at, id($0)) > ($1.at, id($1)) }
+        var rest = records[...]
+        if let startingAfter {
+            guard let index = records.firstIndex(where: { id($0) == startingAfter }) else {
+                return missing(list == .paymentIntents ? "payment_intent" : "refund", startingAfter)
+            }
+            rest = records[(index + 1)...]
+        }
+        let page = Array(rest.prefix(limit))
+        let hasMore = rest.count > limit
+        let body =
+            list == .paymentIntents
+            ? StripeBill.renderPaymentIntents(page, hasMore: hasMore) : StripeBill.renderRefunds(page, hasMore: hasMore)
+        var plain = Plain.ok([:])
+        plain.body = body
+        return plain
     }
 
     /// A refund call answered from the idempotency memory is still a refund call, for the audit: counted under the

@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
+import PayFleetMessages
 import PaymentChannels
 
 /// WeChat Pay API v2 played locally: `/pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`,
-/// `/pay/refundquery` on the sandbox's HTTP port and `/secapi/pay/refund` on a TLS listener that requires a client
-/// certificate from the sandbox's TEST-ONLY CA, as WeChat Pay requires the merchant's API certificate.
+/// `/pay/refundquery`, `/pay/downloadbill` (the ledger's trade bill) on the sandbox's HTTP port and
+/// `/secapi/pay/refund` on a TLS listener that requires a client certificate from the sandbox's TEST-ONLY CA, as
+/// WeChat Pay requires the merchant's API certificate.
 ///
 /// Requests are checked as WeChat Pay checks them: flat XML (no DTD), a known `mch_id` with its `appid`, and a
 /// `sign` (MD5, or HMAC-SHA256 with `sign_type`) by the merchant's API key; a failure is a `return_code` FAIL
@@ -23,7 +25,9 @@ struct WeChatPayV2Sandbox: SandboxChannel {
     var name: String { "wechatpay-v2" }
 
     var faultEndpoints: [String] {
-        ["unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "notify"].map { "\(name).\($0)" }
+        ["unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "downloadbill", "notify"].map {
+            "\(name).\($0)"
+        }
     }
 
     /// The authenticated call: whose it is, its fields and the sign type to answer with.
@@ -49,6 +53,19 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         }
         router.post("/pay/refundquery") { request, _ in
             try await handle(request, endpoint: "refundquery", queryRefund)
+        }
+        router.post("/pay/downloadbill") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            let call: Call
+            switch authenticate(body) {
+            case .success(let found): call = found
+            case .failure(let rejection): return rejection.reply.response
+            }
+            let fault = faults.take("\(name).downloadbill")
+            if fault?.mode == .error5xx {
+                return Self.returnFail("系统繁忙,请稍后再试").reply.response
+            }
+            return await downloadBill(call).applying(fault, dropHold: dropHold).response
         }
         if settings.refundOverPlainHTTP { addRefundRoute(to: router) }
     }
@@ -208,6 +225,25 @@ struct WeChatPayV2Sandbox: SandboxChannel {
             if tradeType == "NATIVE" { reply["code_url"] = codeURL(prepayID) }
             return Self.ok(reply)
         }
+    }
+
+    /// `/pay/downloadbill` (`bill_date` YYYYMMDD, `bill_type` ALL): the day's trade bill from the ledger (with the
+    /// bill edits) as the bare CSV text, unsigned, as WeChat Pay answers; a day without trades is the `return_code`
+    /// FAIL `No Bill Exist`. Counts the download.
+    func downloadBill(_ call: Call) -> SandboxReply {
+        let text = call.fields["bill_date"] ?? ""
+        let dashed = text.count == 8 ? "\(text.prefix(4))-\(text.dropFirst(4).prefix(2))-\(text.suffix(2))" : ""
+        guard let day = BillDay(dashed) else { return Self.returnFail("invalid bill_date").reply }
+        guard (call.fields["bill_type"] ?? "ALL") == "ALL" else {
+            return Self.returnFail("invalid bill_type; the sandbox serves ALL").reply
+        }
+        ledger.bills.counted(name, account: call.merchant.mchID, day: day)
+        let records = ledger.billRecords(
+            channel: name, account: call.merchant.mchID, day: day, zone: ChannelID.wechatpayV2.billTimeZone)
+        guard !records.isEmpty else { return Self.returnFail("No Bill Exist").reply }
+        return SandboxReply(
+            status: 200, headers: [("Content-Type", "text/plain;charset=utf-8")],
+            body: WeChatPayBill.render(records, appID: call.merchant.appID, mchID: call.merchant.mchID))
     }
 
     func queryOrder(_ call: Call) -> [String: String] {

@@ -25,21 +25,23 @@ struct ReconciliationTests {
         #expect(status == 200, "\(body)")
     }
 
-    static func editBill(_ fleet: TestFleet, _ paymentNo: String, _ edit: String, amount: Int64? = nil) async throws {
+    static func editBill(
+        _ fleet: TestFleet, _ paymentNo: String, _ edit: String, amount: Int64? = nil, channel: String = "wechatpay"
+    ) async throws {
         let amountField = amount.map { ",\"amount\":\($0)" } ?? ""
         let (status, body) = try await fleet.sandbox(
             "POST", "/sandbox/bills/edits",
-            json: "{\"channel\":\"wechatpay\",\"out_trade_no\":\"\(paymentNo)\",\"edit\":\"\(edit)\"\(amountField)}")
+            json: "{\"channel\":\"\(channel)\",\"out_trade_no\":\"\(paymentNo)\",\"edit\":\"\(edit)\"\(amountField)}")
         #expect(status == 200, "\(body)")
     }
 
     /// (kind, payment_no, repair) of the day's stored diffs, sorted.
-    static func storedDiffs(_ db: PostgresClient, day: String) async throws -> [String] {
+    static func storedDiffs(_ db: PostgresClient, channel: String = "wechatpay", day: String) async throws -> [String] {
         let rows = try await db.query(
             """
             SELECT d.kind, d.payment_no, coalesce(d.repair, '-') FROM reconciliation_diffs d
             JOIN reconciliation_runs r ON r.id = d.run_id
-            WHERE r.channel = 'wechatpay' AND r.merchant = 'demo' AND r.bill_date = \(day)::date
+            WHERE r.channel = \(channel) AND r.merchant = 'demo' AND r.bill_date = \(day)::date
             ORDER BY d.kind, d.payment_no
             """)
         var result: [String] = []
@@ -127,6 +129,68 @@ struct ReconciliationTests {
                         == 3)
             }
             #expect(fleet.settlements(of: numbers[2]) == 1)
+        }
+    }
+
+    /// Every channel that offers a bill, end to end through its real download path and the sandbox's bill in the
+    /// channel's format: a day that agrees, then one edit of each kind reported as exactly its diff. Stripe's day is
+    /// UTC and Stripe lists a PaymentIntent on the day it was created, so its PaymentIntents are created on the day
+    /// too (the sandbox's `created_at`), an hour before they are paid.
+    @Test(arguments: ["wechatpay", "wechatpay-v2", "alipay", "stripe"])
+    func everyChannelsBillAgreesThenEachEditIsReported(channel: String) async throws {
+        try await TestFleet.with(Self.roles) { fleet in
+            let (day, noonCST) = Self.ownDay()
+            let stripe = channel == "stripe"
+            let paidAt = stripe ? "\(day)T12:00:00Z" : noonCST
+            let run = Fixture.unique()
+            let numbers = (1...2).map { "RB\(run)\($0)" }
+            for number in numbers {
+                if stripe {
+                    let (status, body) = try await fleet.sandbox(
+                        "POST", "/sandbox/bills/created_at",
+                        json: "{\"out_trade_no\":\"\(number)\",\"created_at\":\"\(day)T11:00:00Z\"}")
+                    #expect(status == 200, "\(body)")
+                }
+                try await Fixture.createPayment(fleet, paymentNo: number, amount: 1000, channel: channel)
+            }
+            for number in numbers {
+                let (status, body) = try await fleet.sandbox(
+                    "POST", "/sandbox/\(channel)/pay/\(number)?paid_at=\(paidAt)")
+                #expect(status == 200, "\(body)")
+            }
+            for number in numbers { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
+            let arguments = ["reconcile", "--channel", channel, "--merchant", "demo", "--date", day]
+
+            let agreed = try await fleet.runCLIStatus(arguments)
+            #expect(agreed.status == 0, "\(agreed.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await TestDatabase.text(
+                        db,
+                        "SELECT status || ' ' || bill_payments || ' ' || matched FROM reconciliation_runs WHERE channel = \(channel) AND merchant = 'demo' AND bill_date = \(day)::date"
+                    ) == "agreed 2 2")
+                #expect(try await Self.storedDiffs(db, channel: channel, day: day).isEmpty)
+            }
+
+            // The bill misses #1, carries another amount for #2 and a line for a payment nobody made here.
+            try await Self.editBill(fleet, numbers[0], "drop", channel: channel)
+            try await Self.editBill(fleet, numbers[1], "amount", amount: 999, channel: channel)
+            try await Self.editBill(fleet, "RY\(run)", "add", amount: 4321, channel: channel)
+            let found = try await fleet.runCLIStatus(arguments)
+            #expect(found.status == 1, "diffs remain, so the exit status is 1:\n\(found.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await Self.storedDiffs(db, channel: channel, day: day) == [
+                        "amount_mismatch \(numbers[1]) -", "channel_only RY\(run) -", "local_only \(numbers[0]) -",
+                    ])
+            }
+            // Downloaded once per run, through the channel's own bill path.
+            let (_, body) = try await fleet.sandbox("GET", "/sandbox/bills/downloads")
+            let downloads = try #require(
+                (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["downloads"] as? [String: Int])
+            #expect(
+                downloads.filter { $0.key.hasPrefix("\(channel)/") && $0.key.hasSuffix("/\(day)") }.values.reduce(0, +) == 2,
+                "\(downloads)")
         }
     }
 
