@@ -1,8 +1,10 @@
+import AMQP
 import Foundation
 import PayFleetMessages
 import PayFleetRuntime
 import PayFleetTestSupport
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// `payfleet reconcile` and payment-worker's daily schedule against the channel-sandbox's bills, built from its
@@ -51,84 +53,127 @@ struct ReconciliationTests {
         return result
     }
 
+    /// Runs `body` with a spy queue bound to payfleet.events for `routingKey`; `received()` is every delivery's
+    /// body so far, duplicates included.
+    static func withSpy(
+        _ routingKey: String, _ body: (_ received: @escaping @Sendable () -> [String]) async throws -> Void
+    ) async throws {
+        let configuration = try AMQPConfiguration(url: try TestServices.requireAMQPURL(), connectionName: "test-reconciliation-spy")
+        let connection = AMQPConnection(configuration: configuration, topology: .payfleet())
+        let spy = "test-reconciliation-\(Fixture.unique())"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            defer { group.cancelAll() }
+            try await connection.waitUntilConnected(timeout: .seconds(10))
+            try await connection.declare(
+                AMQPTopology(
+                    queues: [.init(name: spy, quorum: false, durable: false)],
+                    bindings: [.init(queue: spy, exchange: Exchange.events, routingKey: routingKey)]))
+            let received = Mutex<[String]>([])
+            let consumer = try await connection.consume(queue: spy, prefetch: 50)
+            group.addTask {
+                for try await delivery in consumer {
+                    received.withLock { $0.append(String(decoding: delivery.body, as: UTF8.self)) }
+                    try await delivery.ack()
+                }
+            }
+            try await body { received.withLock { $0 } }
+            await consumer.cancel()
+            try await connection.deleteQueue(spy)
+        }
+    }
+
     @Test func wechatPayDayAgreesThenEveryPaymentDiffIsReportedAndTheRepairableOneRepairedOnce() async throws {
-        try await TestFleet.with(Self.roles) { fleet in
-            let (day, noon) = Self.ownDay()
-            let run = Fixture.unique()
-            let numbers = (1...6).map { "RC\(run)\($0)" }
-            for number in numbers { try await Fixture.createPayment(fleet, paymentNo: number, amount: 1000, channel: "wechatpay") }
+        try await Self.withSpy(RoutingKey.reconciliationDiff) { announced in
+            try await TestFleet.with(Self.roles) { fleet in
+                let (day, noon) = Self.ownDay()
+                let run = Fixture.unique()
+                let numbers = (1...6).map { "RC\(run)\($0)" }
+                for number in numbers { try await Fixture.createPayment(fleet, paymentNo: number, amount: 1000, channel: "wechatpay") }
 
-            // Two payments paid and settled: the books agree.
-            for number in numbers[0...1] { try await Self.pay(fleet, number, at: noon) }
-            for number in numbers[0...1] { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
-            let agreed = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
-            #expect(agreed.status == 0, "\(agreed.output)")
-            #expect(agreed.output.contains("wechatpay/demo"), "\(agreed.output)")
-            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
-                #expect(
-                    try await TestDatabase.text(
-                        db,
-                        "SELECT status || ' ' || bill_payments || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
-                    ) == "agreed 2 2")
-                #expect(try await Self.storedDiffs(db, day: day).isEmpty)
-            }
+                // Two payments paid and settled: the books agree.
+                for number in numbers[0...1] { try await Self.pay(fleet, number, at: noon) }
+                for number in numbers[0...1] { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
+                let agreed = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+                #expect(agreed.status == 0, "\(agreed.output)")
+                #expect(agreed.output.contains("wechatpay/demo"), "\(agreed.output)")
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    #expect(
+                        try await TestDatabase.text(
+                            db,
+                            "SELECT status || ' ' || bill_payments || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
+                        ) == "agreed 2 2")
+                    #expect(try await Self.storedDiffs(db, day: day).isEmpty)
+                }
 
-            // #3 and #4 and #6 paid; #3's notification never arrives (pending here, paid at the channel), the bill
-            // carries another amount for #4, a line for #5 which nobody paid here, and misses #6.
-            for number in [numbers[3], numbers[5]] { try await Self.pay(fleet, number, at: noon) }
-            for number in [numbers[3], numbers[5]] { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
-            try await fleet.sandboxFault("wechatpay.notify", "drop", count: -1)
-            try await Self.pay(fleet, numbers[2], at: noon)
-            try await Self.editBill(fleet, numbers[3], "amount", amount: 999)
-            try await Self.editBill(fleet, "RX\(run)5", "add", amount: 4321)
-            try await Self.editBill(fleet, numbers[5], "drop")
-            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
-                #expect(try await Fixture.paymentStatus(db, numbers[2]) == "pending")
-            }
+                // #3 and #4 and #6 paid; #3's notification never arrives (pending here, paid at the channel), the bill
+                // carries another amount for #4, a line for #5 which nobody paid here, and misses #6.
+                for number in [numbers[3], numbers[5]] { try await Self.pay(fleet, number, at: noon) }
+                for number in [numbers[3], numbers[5]] { #expect(try await Fixture.settlements(of: number, fleet) == 1) }
+                try await fleet.sandboxFault("wechatpay.notify", "drop", count: -1)
+                try await Self.pay(fleet, numbers[2], at: noon)
+                try await Self.editBill(fleet, numbers[3], "amount", amount: 999)
+                try await Self.editBill(fleet, "RX\(run)5", "add", amount: 4321)
+                try await Self.editBill(fleet, numbers[5], "drop")
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    #expect(try await Fixture.paymentStatus(db, numbers[2]) == "pending")
+                }
 
-            let found = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
-            #expect(found.status == 1, "diffs remain, so the exit status is 1:\n\(found.output)")
-            #expect(found.output.contains("status_mismatch \(numbers[2])"), "\(found.output)")
-            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
-                #expect(
-                    try await Self.storedDiffs(db, day: day) == [
-                        "amount_mismatch \(numbers[3]) -", "channel_only RX\(run)5 -", "local_only \(numbers[5]) -",
-                        "status_mismatch \(numbers[2]) payment.query",
-                    ])
-            }
-            // The repair goes through payment.query: #3 settles from the channel's answer, once.
-            try await Fixture.waitFor("\(numbers[2]) paid through the repair", fleet) { db in
-                try await Fixture.paymentStatus(db, numbers[2]) == "paid"
-            }
-            #expect(try await Fixture.settlements(of: numbers[2], fleet) == 1)
+                let found = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+                #expect(found.status == 1, "diffs remain, so the exit status is 1:\n\(found.output)")
+                #expect(found.output.contains("status_mismatch \(numbers[2])"), "\(found.output)")
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    #expect(
+                        try await Self.storedDiffs(db, day: day) == [
+                            "amount_mismatch \(numbers[3]) -", "channel_only RX\(run)5 -", "local_only \(numbers[5]) -",
+                            "status_mismatch \(numbers[2]) payment.query",
+                        ])
+                }
+                // The repair goes through payment.query: #3 settles from the channel's answer, once.
+                try await Fixture.waitFor("\(numbers[2]) paid through the repair", fleet) { db in
+                    try await Fixture.paymentStatus(db, numbers[2]) == "paid"
+                }
+                #expect(try await Fixture.settlements(of: numbers[2], fleet) == 1)
 
-            // A rerun of the day: #3 now matches, the other diffs stay as they were, nothing is asked again.
-            let again = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
-            #expect(again.status == 1, "\(again.output)")
-            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
-                #expect(
-                    try await Self.storedDiffs(db, day: day) == [
-                        "amount_mismatch \(numbers[3]) -", "channel_only RX\(run)5 -", "local_only \(numbers[5]) -",
-                    ])
-                #expect(
-                    try await TestDatabase.text(
-                        db,
-                        "SELECT status || ' ' || executions || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
-                    ) == "diffs 3 3")
-                // One payment.query was ever asked for #3 (by the second run), none by the third.
-                #expect(
-                    try await TestDatabase.scalar(
-                        db,
-                        "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(numbers[2])")
-                        == 1)
-                // What no job can repair is announced for an operator, once however often the day is rerun.
-                #expect(
-                    try await TestDatabase.scalar(
-                        db,
-                        "SELECT count(*) FROM outbox WHERE routing_key = 'reconciliation.diff' AND payload->>'bill_date' = \(day) AND payload->'diff'->>'payment_no' LIKE \("%" + run + "%")")
-                        == 3)
+                // A rerun of the day: #3 now matches, the other diffs stay as they were, nothing is asked again.
+                let again = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+                #expect(again.status == 1, "\(again.output)")
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    #expect(
+                        try await Self.storedDiffs(db, day: day) == [
+                            "amount_mismatch \(numbers[3]) -", "channel_only RX\(run)5 -", "local_only \(numbers[5]) -",
+                        ])
+                    #expect(
+                        try await TestDatabase.text(
+                            db,
+                            "SELECT status || ' ' || executions || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
+                        ) == "diffs 3 3")
+                    // One payment.query was ever asked for #3 (by the second run), none by the third.
+                    #expect(
+                        try await TestDatabase.scalar(
+                            db,
+                            "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(numbers[2])")
+                            == 1)
+                }
+                #expect(fleet.settlements(of: numbers[2]) == 1)
+                // What no job can repair is announced for an operator, once however often the day is rerun: counted on
+                // the spy queue, where a second announcement (under any message id) would show. A marker written after
+                // them is relayed after them, so once it arrived nothing else is on its way.
+                let marker = "reconciliation-marker-\(Fixture.unique())"
+                try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                    _ = try await db.query(
+                        """
+                        INSERT INTO outbox (routing_key, message_id, payload)
+                        VALUES (\(RoutingKey.reconciliationDiff), \(marker), \("{\"marker\":\"" + marker + "\"}")::jsonb)
+                        """)
+                }
+                try await Fixture.waitFor("the marker on the spy queue") { announced().contains { $0.contains(marker) } }
+                let ours = announced().filter { $0.contains(run) }
+                #expect(ours.count == 3, "\(ours)")
+                for (kind, number) in [("amount_mismatch", numbers[3]), ("channel_only", "RX\(run)5"), ("local_only", numbers[5])] {
+                    #expect(ours.filter { $0.contains(kind) && $0.contains(number) }.count == 1, "\(kind) \(number): \(ours)")
+                }
             }
-            #expect(fleet.settlements(of: numbers[2]) == 1)
         }
     }
 
