@@ -86,7 +86,7 @@ import _CryptoExtras
 
         switch channel {
         case .wechatpay:
-            let merchant = try MerchantRegistry.wechatPayMerchant(reader: reader, id: "demo")
+            let merchant = try WeChatPayV3Channel.merchant(reader: reader, id: "demo")
             let serial = genuine.headers["Wechatpay-Serial"] ?? ""
             let foreign = WeChatPayV3NotificationSigner(platformPrivateKey: foreignKey, serial: serial, apiV3Key: merchant.apiV3Key)
             let forged = try foreign.signTransactionSuccess(
@@ -124,7 +124,7 @@ import _CryptoExtras
                 eventType: "TRANSACTION.SUCCESS", id: "EV-GARBAGE", resource: Array(#"{"out_trade_no":42}"#.utf8), now: Date(), nonce: "HOSTILENONCE")
             cases.append(Case(name: "resource not a transaction", request: .init(path: genuine.path, headers: garbage.headers, body: garbage.body)))
         case .alipay:
-            let merchant = try MerchantRegistry.alipayMerchant(reader: reader, id: "demo")
+            let merchant = try AlipayChannel.merchant(reader: reader, id: "demo")
             let body = AlipayNotificationSigner(privateKey: foreignKey).signTradeSuccess(
                 appID: merchant.appID, sellerID: merchant.sellerID, outTradeNo: "HOSTILE1", tradeNo: "2026HOSTILE",
                 totalAmount: 4321, notifyID: "N-FORGED", gmtPayment: Date())
@@ -139,7 +139,7 @@ import _CryptoExtras
                 add(name) { $0.body = signed }
             }
         case .wechatpayV2:
-            let merchant = try MerchantRegistry.wechatPayV2Merchant(reader: reader, id: "demo")
+            let merchant = try WeChatPayV2Channel.merchant(reader: reader, id: "demo")
             let forged = WeChatPayV2NotificationSigner(apiKey: Array("0123456789abcdef0123456789abcdef".utf8)).signPaymentSuccess(
                 appID: merchant.appID, mchID: merchant.mchID, outTradeNo: "HOSTILE1", transactionID: "4200HOSTILE",
                 totalFee: 4321, timeEnd: Date())
@@ -160,7 +160,7 @@ import _CryptoExtras
                 add(name) { $0.body = signed }
             }
         case .baidu:
-            let merchant = try MerchantRegistry.baiduMerchant(reader: reader, id: "demo")
+            let merchant = try BaiduChannel.merchant(reader: reader, id: "demo")
             let forged = BaiduNotificationSigner(platformPrivateKey: foreignKey).signedBody(
                 params: BaiduNotificationSigner.paymentParameters(
                     dealID: merchant.dealID, orderID: "8HOSTILE", tpOrderID: "HOSTILE1", totalMoney: 4321, payTime: Date()))
@@ -172,7 +172,7 @@ import _CryptoExtras
                     dealID: "999999999", orderID: "8HOSTILE", tpOrderID: "HOSTILE1", totalMoney: 4321, payTime: Date()))
             add("another dealId") { $0.body = otherDeal }
         case .stripe:
-            let merchant = try MerchantRegistry.stripeMerchant(reader: reader, id: "demo")
+            let merchant = try StripeChannel.merchant(reader: reader, id: "demo")
             let event = StripeNotificationSigner.paymentIntentEvent(
                 eventID: "evt_forged", paymentIntentID: "pi_forged", outTradeNo: "HOSTILE1", amount: 4321, currency: "cny",
                 created: Date())

@@ -39,11 +39,7 @@ public struct NotifyController: Sendable {
 
     /// The content type each channel posts with.
     static func expectedMediaType(_ channel: ChannelID) -> String {
-        switch channel {
-        case .wechatpay, .stripe: "application/json"
-        case .wechatpayV2: "xml"
-        case .alipay, .baidu: "application/x-www-form-urlencoded"
-        }
+        channel.descriptor.notificationMediaType
     }
 
     func handle<Context: RequestContext>(request: Request, context: Context) async -> Response {

@@ -86,7 +86,7 @@ public struct SandboxNotifier: Sendable {
                 id: payment.notificationID, now: signedAt)
             return SignedNotification(path: path, headers: signed.headers, body: signed.body)
         case .alipay:
-            let m = try MerchantRegistry.alipayMerchant(reader: reader, id: merchant)
+            let m = try AlipayChannel.merchant(reader: reader, id: merchant)
             let key = try PEMKeys.loadRSAPrivateKey(path: try reader.requiredSetting("sandbox.alipay.private_key"))
             let body = AlipayNotificationSigner(privateKey: key).signTradeSuccess(
                 appID: m.appID, sellerID: m.sellerID, outTradeNo: payment.paymentNo, tradeNo: payment.channelTradeNo,
@@ -94,14 +94,14 @@ public struct SandboxNotifier: Sendable {
             return SignedNotification(
                 path: path, headers: ["Content-Type": AlipayNotificationSigner.contentType], body: body)
         case .wechatpayV2:
-            let m = try MerchantRegistry.wechatPayV2Merchant(reader: reader, id: merchant)
+            let m = try WeChatPayV2Channel.merchant(reader: reader, id: merchant)
             let body = WeChatPayV2NotificationSigner(apiKey: m.apiKey).signPaymentSuccess(
                 appID: m.appID, mchID: m.mchID, outTradeNo: payment.paymentNo, transactionID: payment.channelTradeNo,
                 totalFee: payment.amountMinor, timeEnd: payment.paidAt)
             return SignedNotification(
                 path: path, headers: ["Content-Type": WeChatPayV2NotificationSigner.contentType], body: body)
         case .baidu:
-            let m = try MerchantRegistry.baiduMerchant(reader: reader, id: merchant)
+            let m = try BaiduChannel.merchant(reader: reader, id: merchant)
             let key = try PEMKeys.loadRSAPrivateKey(path: try reader.requiredSetting("sandbox.baidu.platform_private_key"))
             let body = BaiduNotificationSigner(platformPrivateKey: key).signedBody(
                 params: BaiduNotificationSigner.paymentParameters(
@@ -109,7 +109,7 @@ public struct SandboxNotifier: Sendable {
                     totalMoney: payment.amountMinor, payTime: payment.paidAt))
             return SignedNotification(path: path, headers: ["Content-Type": BaiduNotificationSigner.contentType], body: body)
         case .stripe:
-            let m = try MerchantRegistry.stripeMerchant(reader: reader, id: merchant)
+            let m = try StripeChannel.merchant(reader: reader, id: merchant)
             let event = StripeNotificationSigner.paymentIntentEvent(
                 eventID: "evt_\(payment.notificationID)", paymentIntentID: "pi_\(payment.channelTradeNo)",
                 outTradeNo: payment.paymentNo, amount: payment.amountMinor, currency: payment.currency.lowercased(),
@@ -121,7 +121,7 @@ public struct SandboxNotifier: Sendable {
 
     /// WeChat Pay v3's notification signer for `merchant`, keys loaded once: for load generators that sign many.
     public func wechatPaySigner(merchant: String) throws -> (signer: WeChatPayV3NotificationSigner, merchant: WeChatPayV3Merchant) {
-        let m = try MerchantRegistry.wechatPayMerchant(reader: reader, id: merchant)
+        let m = try WeChatPayV3Channel.merchant(reader: reader, id: merchant)
         let key = try PEMKeys.loadRSAPrivateKey(path: try reader.requiredSetting("sandbox.wechatpay.platform_private_key"))
         let certificate = try PEMKeys.loadCertificate(path: try reader.requiredSetting("sandbox.wechatpay.platform_certificate"))
         return (WeChatPayV3NotificationSigner(platformPrivateKey: key, serial: certificate.serial, apiV3Key: m.apiV3Key), m)
