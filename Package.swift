@@ -136,10 +136,22 @@ let package = Package(
             name: "ChannelSandbox",
             dependencies: ["PayFleetSandbox", .product(name: "Configuration", package: "swift-configuration")]
         ),
+        // Plays a channel from the command line and the tests: signed notifications with the TEST-ONLY sandbox
+        // keys. Kept out of PayFleetRuntime, so no role links it.
+        .target(
+            name: "PayFleetSandboxNotifier",
+            dependencies: [
+                "PayFleetRuntime", "PayFleetMessages", "PaymentChannels",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "PayFleetCLI",
             dependencies: [
-                "PayFleetRuntime", "PayFleetStore", "PayFleetMessages", "PaymentChannels", "AMQP",
+                "PayFleetRuntime", "PayFleetSandboxNotifier", "PayFleetStore", "PayFleetMessages", "PaymentChannels", "AMQP",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -157,7 +169,7 @@ let package = Package(
         .target(
             name: "PayFleetTestSupport",
             dependencies: [
-                "PayFleetRuntime",
+                "PayFleetRuntime", "PayFleetSandboxNotifier",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import PayFleetMessages
 import PayFleetRuntime
+import PayFleetSandboxNotifier
 import PaymentChannels
 
 /// Load generators for `scripts/bench`. Loopback only; each stops by itself after `--count`.

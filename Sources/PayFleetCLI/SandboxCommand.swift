@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import PayFleetMessages
 import PayFleetRuntime
+import PayFleetSandboxNotifier
 import PayFleetStore
 
 struct SandboxCommand: AsyncParsableCommand {

@@ -4,6 +4,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PayFleetRuntime
+// Every suite that plays a channel reaches SandboxNotifier through the test support.
+@_exported import PayFleetSandboxNotifier
 import Synchronization
 
 /// A fleet of real PayFleet processes (the built executables) against the test database

@@ -40,7 +40,7 @@ extension ConfigReader {
     }
 
     /// A required string with an error that says which setting is missing and how to set it.
-    func requiredSetting(_ key: String, isSecret: Bool = false, hint: String = "") throws -> String {
+    public func requiredSetting(_ key: String, isSecret: Bool = false, hint: String = "") throws -> String {
         guard let value = string(forKey: ConfigKey(key), isSecret: isSecret), !value.isEmpty else {
             let env = "PAYFLEET_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
             throw PayFleetError(

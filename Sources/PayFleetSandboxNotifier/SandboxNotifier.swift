@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PayFleetMessages
+import PayFleetRuntime
 import PaymentChannels
 
 /// Plays a channel locally: builds the notification the channel would send for a paid
