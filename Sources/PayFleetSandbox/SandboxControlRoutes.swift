@@ -37,6 +37,19 @@ struct SandboxControlRoutes: Sendable {
             ledger.bills.create(number, at: at)
             return SandboxReply.json(200, ["out_trade_no": number, "created_at": text]).response
         }
+        router.post("/sandbox/bills/refunded_at") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
+            guard let json = SandboxJSON.decode(body), let number = SandboxJSON.string(json, "out_refund_no"),
+                !number.isEmpty, let text = SandboxJSON.string(json, "refunded_at"),
+                let at = try? Date(text, strategy: .iso8601)
+            else {
+                return SandboxReply.error(
+                    400, "expected {\"out_refund_no\": …, \"refunded_at\": an ISO 8601 time, e.g. 2021-03-04T11:00:00Z}"
+                ).response
+            }
+            ledger.bills.finishRefund(number, at: at)
+            return SandboxReply.json(200, ["out_refund_no": number, "refunded_at": text]).response
+        }
         router.get("/sandbox/bills/edits") { _, _ in
             SandboxReply.json(200, ["edits": ledger.bills.all.map(\.json)]).response
         }

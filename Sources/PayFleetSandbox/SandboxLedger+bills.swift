@@ -53,6 +53,15 @@ final class SandboxBillBook: Sendable {
     /// The creation time asked for `outTradeNo`, once.
     func takeCreatedAt(_ outTradeNo: String) -> Date? { createdAt.withLock { $0.removeValue(forKey: outTradeNo) } }
 
+    private let finishedAt = Mutex<[String: Date]>([:])
+
+    /// The refund `outRefundNo` completes (succeeds or fails) at `date` instead of when it completes
+    /// (`POST /sandbox/bills/refunded_at`), so a test's refunds fall on its own bill day.
+    func finishRefund(_ outRefundNo: String, at date: Date) { finishedAt.withLock { $0[outRefundNo] = date } }
+
+    /// The time asked for the completion of `outRefundNo`, once.
+    func takeFinishedAt(_ outRefundNo: String) -> Date? { finishedAt.withLock { $0.removeValue(forKey: outRefundNo) } }
+
     func add(_ edit: Edit) { edits.withLock { $0.append(edit) } }
     func clear() { edits.withLock { $0.removeAll() } }
     var all: [Edit] { edits.withLock { $0 } }

@@ -171,12 +171,13 @@ extension SandboxLedger {
             guard var found = payment, let index = found.refunds.firstIndex(where: { $0.refundID == refundID })
             else { return nil }
             if found.refunds[index].status == .processing {
+                let at = bills.takeFinishedAt(found.refunds[index].outRefundNo) ?? Date()
                 if found.refunds[index].failsOnCompletion {
                     found.refunds[index].status = .failed
-                    found.refunds[index].failedAt = Date()
+                    found.refunds[index].failedAt = at
                 } else {
                     found.refunds[index].status = .success
-                    found.refunds[index].succeededAt = Date()
+                    found.refunds[index].succeededAt = at
                 }
             }
             payment = found

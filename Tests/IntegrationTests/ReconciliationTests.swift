@@ -239,6 +239,85 @@ struct ReconciliationTests {
         }
     }
 
+    /// The channel completes refund `refundNo` at `at` (its bill day), when it completes it.
+    static func refundAt(_ fleet: TestFleet, _ refundNo: String, _ at: String) async throws {
+        let (status, body) = try await fleet.sandbox(
+            "POST", "/sandbox/bills/refunded_at", json: "{\"out_refund_no\":\"\(refundNo)\",\"refunded_at\":\"\(at)\"}")
+        #expect(status == 200, "\(body)")
+    }
+
+    static func refundStatus(_ db: PostgresClient, _ refundNo: String) async throws -> String? {
+        try await TestDatabase.text(db, "SELECT status FROM refunds WHERE refund_no = \(refundNo)")
+    }
+
+    @Test func refundsOnTheBillAgreeThenAMissedRefundNotificationIsRepairedOnceByRefundQuery() async throws {
+        try await TestFleet.with(Self.roles + [.refundWorker]) { fleet in
+            let (day, noon) = Self.ownDay()
+            let paymentNo = "RR\(Fixture.unique())"
+            let (first, second) = (paymentNo + "R1", paymentNo + "R2")
+            try await Fixture.createPayment(fleet, paymentNo: paymentNo, amount: 1000, channel: "wechatpay")
+            try await Self.pay(fleet, paymentNo, at: noon)
+            #expect(try await Fixture.settlements(of: paymentNo, fleet) == 1)
+
+            // A refund of 300 completed on the day, its notification delivered: the books agree.
+            try await Self.refundAt(fleet, first, "\(day)T05:00:00Z")
+            try await fleet.runCLI(["enqueue", "refund.create", "--refund-no", first, "--payment-no", paymentNo, "--amount", "300"])
+            try await Fixture.waitFor("\(first) succeeded", fleet) { db in try await Self.refundStatus(db, first) == "succeeded" }
+            let agreed = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+            #expect(agreed.status == 0, "\(agreed.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await TestDatabase.text(
+                        db,
+                        "SELECT status || ' ' || bill_payments || ' ' || bill_refunds || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
+                    ) == "agreed 1 1 2")
+            }
+
+            // A refund of 200 whose notification never arrives: succeeded at the channel, processing here. And the
+            // bill carries another amount for the first one.
+            try await fleet.sandboxFault("wechatpay.notify", "drop", count: -1)
+            try await Self.refundAt(fleet, second, "\(day)T06:00:00Z")
+            try await fleet.runCLI(["enqueue", "refund.create", "--refund-no", second, "--payment-no", paymentNo, "--amount", "200"])
+            try await Fixture.waitFor("the channel completed \(second)") {
+                let state = try await ChannelFlowTests.sandboxState(fleet, "wechatpay", paymentNo)
+                let refunds = state["refunds"] as? [[String: Any]] ?? []
+                return refunds.contains { $0["out_refund_no"] as? String == second && $0["succeeded_at"] != nil }
+            }
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(try await Self.refundStatus(db, second) == "processing")
+            }
+            let (status, body) = try await fleet.sandbox(
+                "POST", "/sandbox/bills/edits",
+                json: "{\"channel\":\"wechatpay\",\"out_trade_no\":\"\(paymentNo)\",\"out_refund_no\":\"\(first)\",\"edit\":\"amount\",\"amount\":299}")
+            #expect(status == 200, "\(body)")
+
+            let found = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+            #expect(found.status == 1, "\(found.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(
+                    try await Self.storedDiffs(db, day: day) == [
+                        "refund_amount_mismatch \(paymentNo) -", "refund_status_mismatch \(paymentNo) refund.query",
+                    ])
+            }
+            // refund.query settles it from the channel's answer — once: the payment's refunded_minor counts every
+            // application, so a double would show as 700.
+            try await Fixture.waitFor("\(second) succeeded through the repair", fleet) { db in
+                try await Self.refundStatus(db, second) == "succeeded"
+            }
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(try await RefundFlowTests.money(db, paymentNo) == RefundFlowTests.Money(refunded: 500, pending: 0, status: "partially_refunded"))
+            }
+
+            // Rerun: the repaired refund matches; the amount difference stays for an operator.
+            let again = try await fleet.runCLIStatus(["reconcile", "--channel", "wechatpay", "--merchant", "demo", "--date", day])
+            #expect(again.status == 1, "\(again.output)")
+            try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
+                #expect(try await Self.storedDiffs(db, day: day) == ["refund_amount_mismatch \(paymentNo) -"])
+                #expect(try await RefundFlowTests.money(db, paymentNo) == RefundFlowTests.Money(refunded: 500, pending: 0, status: "partially_refunded"))
+            }
+        }
+    }
+
     @Test func twoSchedulersReconcileADayOnce() async throws {
         let environment = [
             "PAYFLEET_RECONCILIATION_SCHEDULE_INTERVAL_MS": "300", "PAYFLEET_RECONCILIATION_AFTER_HOUR": "0",
