@@ -4,6 +4,9 @@ import PayFleetMessages
 import PostgresNIO
 
 extension PayFleetStore {
+    /// At most this many `reconciliation.diff` events per run; every diff is in `reconciliation_diffs` anyway.
+    public static let maxAnnouncedDiffs = 1_000
+
     /// The local side of a day's reconciliation: payments of `channel`/`merchant` paid within `interval` or named
     /// in `paymentNos`, and their refunds finished within `interval` or named in `refundNos`.
     public func localBooks(
@@ -101,38 +104,68 @@ extension PayFleetStore {
                 """, logger: logger)
             for try await (id, executions) in rows.decode((Int64, Int).self) { (runID, execution) = (id, executions) }
             try await connection.query("DELETE FROM reconciliation_diffs WHERE run_id = \(runID)", logger: logger)
-            for diff in outcome.diffs {
+            // In bulk, a chunk per statement: a day whose bill went wrong can differ on every one of its rows.
+            var announced = 0
+            for chunk in stride(from: 0, to: outcome.diffs.count, by: 5_000).map({
+                outcome.diffs[$0..<min($0 + 5_000, outcome.diffs.count)]
+            }) {
+                let none = Int64.min
                 try await connection.query(
                     """
                     INSERT INTO reconciliation_diffs
                         (run_id, kind, payment_no, refund_no, local_amount_minor, channel_amount_minor, local_status,
                          channel_status, repair, detail)
-                    VALUES (\(runID), \(diff.kind.rawValue), \(diff.paymentNo), \(diff.refundNo), \(diff.localAmountMinor),
-                            \(diff.channelAmountMinor), \(diff.localStatus), \(diff.channelStatus), \(diff.repair?.rawValue),
-                            \(diff.detail))
+                    SELECT \(runID), kind, payment_no, NULLIF(refund_no, ''), NULLIF(local_amount, \(none)),
+                           NULLIF(channel_amount, \(none)), NULLIF(local_status, ''), NULLIF(channel_status, ''),
+                           NULLIF(repair, ''), detail
+                    FROM unnest(\(chunk.map(\.kind.rawValue))::text[], \(chunk.map(\.paymentNo))::text[],
+                                \(chunk.map { $0.refundNo ?? "" })::text[], \(chunk.map { $0.localAmountMinor ?? none })::int8[],
+                                \(chunk.map { $0.channelAmountMinor ?? none })::int8[], \(chunk.map { $0.localStatus ?? "" })::text[],
+                                \(chunk.map { $0.channelStatus ?? "" })::text[], \(chunk.map { $0.repair?.rawValue ?? "" })::text[],
+                                \(chunk.map(\.detail))::text[])
+                        AS d(kind, payment_no, refund_no, local_amount, channel_amount, local_status, channel_status,
+                             repair, detail)
                     """, logger: logger)
                 // A repair is asked once per execution (a rerun may ask again, a retried commit cannot); a diff is
-                // announced once per day and kind, however often the day is rerun.
-                let what = "\(diff.kind.rawValue):\(diff.paymentNo):\(diff.refundNo ?? "")"
-                let messageID =
-                    diff.repair == nil
-                    ? "reconciliation.diff:\(channel):\(merchant):\(billDate):\(what)"
-                    : "reconciliation:\(runID):\(execution):\(what)"
-                switch diff.repair {
-                case .paymentQuery:
-                    try await Self.writeOutbox(
-                        exchange: Exchange.jobs, routingKey: RoutingKey.paymentQuery, messageID: messageID,
-                        payload: QueryPayment(paymentNo: diff.paymentNo), on: connection, logger: logger)
-                case .refundQuery:
-                    try await Self.writeOutbox(
-                        exchange: Exchange.jobs, routingKey: RoutingKey.refundQuery, messageID: messageID,
-                        payload: QueryRefund(refundNo: diff.refundNo ?? ""), on: connection, logger: logger)
-                case nil:
-                    try await Self.writeOutbox(
-                        routingKey: RoutingKey.reconciliationDiff, messageID: messageID,
-                        payload: ReconciliationDiffEvent(channel: channel, merchant: merchant, billDate: billDate, diff: diff),
-                        on: connection, logger: logger)
+                // announced once per day and kind, however often the day is rerun, and at most
+                // `maxAnnouncedDiffs` per run (the rest are in reconciliation_diffs).
+                var exchanges: [String] = []
+                var routingKeys: [String] = []
+                var messageIDs: [String] = []
+                var payloads: [String] = []
+                for diff in chunk {
+                    let what = "\(diff.kind.rawValue):\(diff.paymentNo):\(diff.refundNo ?? "")"
+                    switch diff.repair {
+                    case .paymentQuery:
+                        exchanges.append(Exchange.jobs)
+                        routingKeys.append(RoutingKey.paymentQuery)
+                        payloads.append(try PayFleetJSON.jsonText(QueryPayment(paymentNo: diff.paymentNo)))
+                    case .refundQuery:
+                        exchanges.append(Exchange.jobs)
+                        routingKeys.append(RoutingKey.refundQuery)
+                        payloads.append(try PayFleetJSON.jsonText(QueryRefund(refundNo: diff.refundNo ?? "")))
+                    case nil:
+                        guard announced < Self.maxAnnouncedDiffs else { continue }
+                        announced += 1
+                        exchanges.append(Exchange.events)
+                        routingKeys.append(RoutingKey.reconciliationDiff)
+                        payloads.append(
+                            try PayFleetJSON.jsonText(
+                                ReconciliationDiffEvent(channel: channel, merchant: merchant, billDate: billDate, diff: diff)))
+                    }
+                    messageIDs.append(
+                        diff.repair == nil
+                            ? "reconciliation.diff:\(channel):\(merchant):\(billDate):\(what)"
+                            : "reconciliation:\(runID):\(execution):\(what)")
                 }
+                try await connection.query(
+                    """
+                    INSERT INTO outbox (exchange, routing_key, message_id, payload)
+                    SELECT exchange, routing_key, message_id, payload::jsonb
+                    FROM unnest(\(exchanges)::text[], \(routingKeys)::text[], \(messageIDs)::text[], \(payloads)::text[])
+                        AS o(exchange, routing_key, message_id, payload)
+                    ON CONFLICT (message_id) DO NOTHING
+                    """, logger: logger)
             }
             return runID
         }
