@@ -15,6 +15,7 @@ import _CryptoExtras
 /// `error_response`, and a business error Alipay sent unsigned, are classified without verification, as the
 /// Alipay SDKs do. Amounts are decimal strings converted with ``Money``. No retries.
 public struct AlipayClient: Sendable {
+    private let checks = ChannelClientChecks(channel: .alipay)
     public let merchant: AlipayMerchant
     public let signer: AlipayRequestSigner
     public let configuration: AlipayClientConfiguration
@@ -58,13 +59,13 @@ public struct AlipayClient: Sendable {
     public func createTrade(_ order: AlipayOrderRequest) async throws(ChannelAPIError) -> String {
         let method = "alipay.trade.create"
         guard order.buyerID?.isEmpty == false || order.buyerOpenID?.isEmpty == false else {
-            throw invalid(method, "alipay.trade.create needs the buyer's buyer_id or buyer_open_id")
+            throw checks.invalid(method, "alipay.trade.create needs the buyer's buyer_id or buyer_open_id")
         }
         let (reply, _) = try await call(
             method, bizContent: try orderBizContent(order, productCode: order.productCode, method: method),
             notifyURL: order.notifyURL ?? configuration.notifyURL, as: TradeReply.self)
         guard let tradeNo = reply.tradeNo, !tradeNo.isEmpty else {
-            throw malformed(method, "the response has no trade_no")
+            throw checks.malformed(method, "the response has no trade_no")
         }
         return tradeNo
     }
@@ -76,7 +77,7 @@ public struct AlipayClient: Sendable {
             method, bizContent: try orderBizContent(order, productCode: order.productCode, method: method),
             notifyURL: order.notifyURL ?? configuration.notifyURL, as: TradeReply.self)
         guard let qrCode = reply.qrCode, !qrCode.isEmpty else {
-            throw malformed(method, "the response has no qr_code")
+            throw checks.malformed(method, "the response has no qr_code")
         }
         return qrCode
     }
@@ -107,20 +108,20 @@ public struct AlipayClient: Sendable {
     /// scanned or paid) fails with ``ChannelAPIError/Code/notFound`` (`ACQ.TRADE_NOT_EXIST`).
     public func queryTrade(outTradeNo: String) async throws(ChannelAPIError) -> AlipayTradeQueryResult {
         let method = "alipay.trade.query"
-        try requireNumber(outTradeNo, "out_trade_no", method)
+        try checks.requireNumber(outTradeNo, "out_trade_no", method)
         let (reply, raw) = try await call(
             method, bizContent: try json(TradeKey(outTradeNo: outTradeNo), method: method), notifyURL: nil,
             as: TradeReply.self)
         guard let status = reply.tradeStatus, !status.isEmpty else {
-            throw malformed(method, "the response has no trade_status")
+            throw checks.malformed(method, "the response has no trade_status")
         }
         guard reply.outTradeNo == nil || reply.outTradeNo == outTradeNo else {
-            throw malformed(method, "the trade's out_trade_no is not the one queried")
+            throw checks.malformed(method, "the trade's out_trade_no is not the one queried")
         }
         var sendPayDate: Date?
         if let text = reply.sendPayDate, !text.isEmpty {
             guard let date = ChinaStandardTime.parse(text) else {
-                throw malformed(method, "send_pay_date is not yyyy-MM-dd HH:mm:ss")
+                throw checks.malformed(method, "send_pay_date is not yyyy-MM-dd HH:mm:ss")
             }
             sendPayDate = date
         }
@@ -135,7 +136,7 @@ public struct AlipayClient: Sendable {
     /// yet: that fails with ``ChannelAPIError/Code/notFound``.
     public func closeTrade(outTradeNo: String) async throws(ChannelAPIError) {
         let method = "alipay.trade.close"
-        try requireNumber(outTradeNo, "out_trade_no", method)
+        try checks.requireNumber(outTradeNo, "out_trade_no", method)
         _ = try await call(
             method, bizContent: try json(TradeKey(outTradeNo: outTradeNo), method: method), notifyURL: nil,
             as: TradeReply.self)
@@ -144,9 +145,9 @@ public struct AlipayClient: Sendable {
     /// Refunds part or all of a trade (`alipay.trade.refund`); `out_request_no` makes a repeated call safe.
     public func refund(_ refund: AlipayRefundRequest) async throws(ChannelAPIError) -> AlipayRefundResult {
         let method = "alipay.trade.refund"
-        try requireNumber(refund.outTradeNo, "out_trade_no", method)
-        try requireNumber(refund.outRequestNo, "out_request_no", method)
-        guard refund.refundAmountMinor > 0 else { throw invalid(method, "a refund's amount must be more than 0") }
+        try checks.requireNumber(refund.outTradeNo, "out_trade_no", method)
+        try checks.requireNumber(refund.outRequestNo, "out_request_no", method)
+        guard refund.refundAmountMinor > 0 else { throw checks.invalid(method, "a refund's amount must be more than 0") }
         let (reply, raw) = try await call(
             method,
             bizContent: try json(
@@ -156,7 +157,7 @@ public struct AlipayClient: Sendable {
                 method: method),
             notifyURL: nil, as: TradeReply.self)
         guard let refundFee = try amount(reply.refundFee, "refund_fee", method) else {
-            throw malformed(method, "the response has no refund_fee")
+            throw checks.malformed(method, "the response has no refund_fee")
         }
         return AlipayRefundResult(
             outTradeNo: reply.outTradeNo ?? refund.outTradeNo, tradeNo: reply.tradeNo, refundFeeMinor: refundFee,
@@ -168,8 +169,8 @@ public struct AlipayClient: Sendable {
         outTradeNo: String, outRequestNo: String
     ) async throws(ChannelAPIError) -> AlipayRefundQueryResult {
         let method = "alipay.trade.fastpay.refund.query"
-        try requireNumber(outTradeNo, "out_trade_no", method)
-        try requireNumber(outRequestNo, "out_request_no", method)
+        try checks.requireNumber(outTradeNo, "out_trade_no", method)
+        try checks.requireNumber(outRequestNo, "out_request_no", method)
         let (reply, raw) = try await call(
             method,
             bizContent: try json(RefundKey(outTradeNo: outTradeNo, outRequestNo: outRequestNo), method: method),
@@ -194,7 +195,7 @@ public struct AlipayClient: Sendable {
             return nil
         }
         guard let url = reply.billDownloadURL, !url.isEmpty else {
-            throw malformed(method, "the response has no bill_download_url")
+            throw checks.malformed(method, "the response has no bill_download_url")
         }
         return url
     }
@@ -209,7 +210,7 @@ public struct AlipayClient: Sendable {
             let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
             let host = components.host, !host.isEmpty, components.user == nil, components.password == nil
         else {
-            throw malformed(operation, "bill_download_url is not an http(s) URL")
+            throw checks.malformed(operation, "bill_download_url is not an http(s) URL")
         }
         let request = ChannelHTTPRequest(
             method: "GET", url: url, headers: [("Accept", "*/*")], body: [], maxResponseBytes: Self.maxBillBytes)
@@ -270,7 +271,7 @@ public struct AlipayClient: Sendable {
         }
         let status = try decode(StatusReply.self, extract.content, method: method)
         guard let code = status.code, !code.isEmpty else {
-            throw malformed(method, "the response member has no code")
+            throw checks.malformed(method, "the response member has no code")
         }
         if extract.kind == .response, extract.sign == nil, code == "10000" {
             throw ChannelAPIError(
@@ -320,9 +321,9 @@ public struct AlipayClient: Sendable {
     private func orderBizContent(
         _ order: AlipayOrderRequest, productCode: String?, method: String
     ) throws(ChannelAPIError) -> String {
-        try requireNumber(order.outTradeNo, "out_trade_no", method)
-        guard order.totalAmountMinor > 0 else { throw invalid(method, "an order's amount must be more than 0") }
-        guard !order.subject.isEmpty else { throw invalid(method, "an order needs a subject") }
+        try checks.requireNumber(order.outTradeNo, "out_trade_no", method)
+        guard order.totalAmountMinor > 0 else { throw checks.invalid(method, "an order's amount must be more than 0") }
+        guard !order.subject.isEmpty else { throw checks.invalid(method, "an order needs a subject") }
         return try json(
             OrderBiz(
                 outTradeNo: order.outTradeNo, totalAmount: Money.formatDecimal(order.totalAmountMinor),
@@ -338,7 +339,7 @@ public struct AlipayClient: Sendable {
         do {
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         } catch {
-            throw invalid(method, "biz_content cannot be encoded as JSON")
+            throw checks.invalid(method, "biz_content cannot be encoded as JSON")
         }
     }
 
@@ -346,7 +347,7 @@ public struct AlipayClient: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(content))
         } catch {
-            throw malformed(method, "the response member is not the JSON expected")
+            throw checks.malformed(method, "the response member is not the JSON expected")
         }
     }
 
@@ -355,23 +356,8 @@ public struct AlipayClient: Sendable {
         do {
             return try Money.parseDecimal(text)
         } catch {
-            throw malformed(method, "\(field) is not a decimal amount")
+            throw checks.malformed(method, "\(field) is not a decimal amount")
         }
-    }
-
-    private func requireNumber(_ value: String, _ field: String, _ method: String) throws(ChannelAPIError) {
-        guard (1...64).contains(value.utf8.count) else {
-            throw invalid(method, "\(field) must be 1 to 64 characters", detail: "\(value.utf8.count) bytes")
-        }
-    }
-
-    private func invalid(_ method: String, _ message: String, detail: String? = nil) -> ChannelAPIError {
-        ChannelAPIError(code: .invalidRequest, channel: .alipay, operation: method, message: message, detail: detail)
-    }
-
-    private func malformed(_ method: String, _ message: String) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .malformedResponse, channel: .alipay, operation: method, httpStatus: 200, message: message)
     }
 }
 

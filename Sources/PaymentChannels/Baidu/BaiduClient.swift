@@ -25,6 +25,7 @@ import PayFleetMessages
 ///   `userId`, `refundStatus` (1 退款中, 2 退款成功, 3 退款失败). Documented with an `access_token`; authenticated
 ///   like the order query.
 public struct BaiduClient: Sendable {
+    private let checks = ChannelClientChecks(channel: .baidu)
     public static let queryPath = "/rest/2.0/smartapp/pay/paymentservice/findByTpOrderId"
     public static let refundPath = "/cashier/applyOrderRefund"
     public static let refundQueryPath = "/rest/2.0/smartapp/pay/paymentservice/findOrderRefund"
@@ -72,9 +73,9 @@ public struct BaiduClient: Sendable {
     /// has no server-side prepay; the order exists at Baidu once the payer opens the cashier with this.
     public func orderInfo(_ order: BaiduOrderRequest) throws(ChannelAPIError) -> [String: String] {
         let operation = "order_info"
-        try requireNumber(order.tpOrderID, "tpOrderId", operation)
-        guard order.totalAmountMinor > 0 else { throw invalid(operation, "an order's amount must be more than 0") }
-        guard !order.dealTitle.isEmpty else { throw invalid(operation, "an order needs a dealTitle") }
+        try checks.requireNumber(order.tpOrderID, "tpOrderId", operation)
+        guard order.totalAmountMinor > 0 else { throw checks.invalid(operation, "an order's amount must be more than 0") }
+        guard !order.dealTitle.isEmpty else { throw checks.invalid(operation, "an order needs a dealTitle") }
         let signed = [
             "appKey": merchant.appKey, "dealId": merchant.dealID, "totalAmount": String(order.totalAmountMinor),
             "tpOrderId": order.tpOrderID,
@@ -97,17 +98,17 @@ public struct BaiduClient: Sendable {
     /// fails with ``ChannelAPIError/Code/notFound``.
     public func queryOrder(tpOrderID: String) async throws(ChannelAPIError) -> BaiduOrderQueryResult {
         let operation = "find_by_tp_order_id"
-        try requireNumber(tpOrderID, "tpOrderId", operation)
+        try checks.requireNumber(tpOrderID, "tpOrderId", operation)
         let (data, raw) = try await call(signedQueryRequest(tpOrderID: tpOrderID), operation: operation)
         let order = try decode(OrderData.self, data, operation: operation)
         guard let status = order.status?.text.flatMap({ Int($0) }) else {
-            throw malformed(operation, "the order has no numeric status")
+            throw checks.malformed(operation, "the order has no numeric status")
         }
         guard order.tpOrderId?.text == nil || order.tpOrderId?.text == tpOrderID else {
-            throw malformed(operation, "the order's tpOrderId is not the one queried")
+            throw checks.malformed(operation, "the order's tpOrderId is not the one queried")
         }
         if let dealID = order.dealId?.text, dealID != merchant.dealID {
-            throw malformed(operation, "the order's dealId is not merchant \(merchant.id)'s")
+            throw checks.malformed(operation, "the order's dealId is not merchant \(merchant.id)'s")
         }
         return BaiduOrderQueryResult(
             tpOrderID: tpOrderID, orderID: order.orderId?.text.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 },
@@ -120,16 +121,16 @@ public struct BaiduClient: Sendable {
     /// returns the same batch instead of refunding twice.
     public func applyRefund(_ refund: BaiduRefundRequest) async throws(ChannelAPIError) -> BaiduRefundResult {
         let operation = "apply_order_refund"
-        try requireNumber(refund.tpOrderID, "tpOrderId", operation)
-        try requireNumber(refund.refundNo, "bizRefundBatchId", operation)
+        try checks.requireNumber(refund.tpOrderID, "tpOrderId", operation)
+        try checks.requireNumber(refund.refundNo, "bizRefundBatchId", operation)
         guard !refund.orderID.isEmpty, !refund.userID.isEmpty else {
-            throw invalid(operation, "a Baidu refund needs Baidu's orderId and userId (from the payment callback)")
+            throw checks.invalid(operation, "a Baidu refund needs Baidu's orderId and userId (from the payment callback)")
         }
-        guard refund.amountMinor > 0 else { throw invalid(operation, "a refund's amount must be more than 0") }
+        guard refund.amountMinor > 0 else { throw checks.invalid(operation, "a refund's amount must be more than 0") }
         let (data, raw) = try await call(signedRefundRequest(refund), operation: operation)
         let reply = try decode(RefundData.self, data, operation: operation)
         guard let batchID = reply.refundBatchId?.text, !batchID.isEmpty else {
-            throw malformed(operation, "the reply has no refundBatchId")
+            throw checks.malformed(operation, "the reply has no refundBatchId")
         }
         return BaiduRefundResult(
             refundNo: refund.refundNo, refundBatchID: batchID,
@@ -139,9 +140,9 @@ public struct BaiduClient: Sendable {
     /// Queries the refund batches of an order by our payment number and the payer's Baidu userId.
     public func queryRefunds(tpOrderID: String, userID: String) async throws(ChannelAPIError) -> [BaiduRefundQueryResult] {
         let operation = "find_order_refund"
-        try requireNumber(tpOrderID, "tpOrderId", operation)
+        try checks.requireNumber(tpOrderID, "tpOrderId", operation)
         guard !userID.isEmpty else {
-            throw invalid(operation, "a Baidu refund query needs the payer's userId (from the payment callback)")
+            throw checks.invalid(operation, "a Baidu refund query needs the payer's userId (from the payment callback)")
         }
         let (data, raw) = try await call(signedRefundQueryRequest(tpOrderID: tpOrderID, userID: userID), operation: operation)
         if data == Array("null".utf8) { return [] }
@@ -151,7 +152,7 @@ public struct BaiduClient: Sendable {
             guard let batchID = entry.refundBatchId?.text, !batchID.isEmpty,
                 let status = entry.refundStatus?.text.flatMap({ Int($0) })
             else {
-                throw malformed(operation, "a refund entry has no refundBatchId or numeric refundStatus")
+                throw checks.malformed(operation, "a refund entry has no refundBatchId or numeric refundStatus")
             }
             results.append(
                 BaiduRefundQueryResult(
@@ -212,7 +213,7 @@ public struct BaiduClient: Sendable {
                 message: "Baidu answered HTTP \(response.status)")
         }
         guard let envelope, let errno = envelope.errno?.text else {
-            throw malformed(operation, "the reply is not Baidu's {errno, msg, data} JSON")
+            throw checks.malformed(operation, "the reply is not Baidu's {errno, msg, data} JSON")
         }
         guard errno == "0" else {
             throw ChannelAPIError.baidu(
@@ -246,29 +247,14 @@ public struct BaiduClient: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(data))
         } catch {
-            throw malformed(operation, "data is not the JSON object expected")
+            throw checks.malformed(operation, "data is not the JSON object expected")
         }
     }
 
     private func fen(_ value: FlexibleText?, _ field: String, _ operation: String) throws(ChannelAPIError) -> Int64? {
         guard let text = value?.text, !text.isEmpty else { return nil }
-        guard let amount = Int64(text), amount >= 0 else { throw malformed(operation, "\(field) is not fen") }
+        guard let amount = Int64(text), amount >= 0 else { throw checks.malformed(operation, "\(field) is not fen") }
         return amount
-    }
-
-    private func requireNumber(_ value: String, _ field: String, _ operation: String) throws(ChannelAPIError) {
-        guard (1...64).contains(value.utf8.count) else {
-            throw invalid(operation, "\(field) must be 1 to 64 characters", detail: "\(value.utf8.count) bytes")
-        }
-    }
-
-    private func invalid(_ operation: String, _ message: String, detail: String? = nil) -> ChannelAPIError {
-        ChannelAPIError(code: .invalidRequest, channel: .baidu, operation: operation, message: message, detail: detail)
-    }
-
-    private func malformed(_ operation: String, _ message: String) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .malformedResponse, channel: .baidu, operation: operation, httpStatus: 200, message: message)
     }
 }
 

@@ -17,6 +17,7 @@ import PayFleetMessages
 /// PaymentIntents" (`GET /v1/payment_intents/search?query=metadata['out_trade_no']:'…'`), "Create a refund"
 /// (`POST /v1/refunds`: `payment_intent`, `amount`, `reason`, `metadata[…]`), "Idempotent requests" and "Errors".
 public struct StripeClient: Sendable {
+    private let checks = ChannelClientChecks(channel: .stripe, requestIDHeader: "Request-Id")
     public let configuration: StripeClientConfiguration
     /// Our merchant account id (`channels.stripe.<id>`).
     public let merchantID: String
@@ -59,10 +60,10 @@ public struct StripeClient: Sendable {
         _ request: StripePaymentIntentRequest
     ) async throws(ChannelAPIError) -> StripePaymentIntent {
         let operation = "create_payment_intent"
-        try requireNumber(request.outTradeNo, "out_trade_no", operation)
-        guard request.amountMinor > 0 else { throw invalid(operation, "a PaymentIntent's amount must be more than 0") }
+        try checks.requireNumber(request.outTradeNo, "out_trade_no", operation)
+        guard request.amountMinor > 0 else { throw checks.invalid(operation, "a PaymentIntent's amount must be more than 0") }
         guard request.currency.utf8.count == 3, request.currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
-            throw invalid(operation, "currency must be a three-letter ISO 4217 code")
+            throw checks.invalid(operation, "currency must be a three-letter ISO 4217 code")
         }
         let response = try await send(createRequest(request), operation: operation)
         return try paymentIntent(response.body, operation: operation)
@@ -98,17 +99,17 @@ public struct StripeClient: Sendable {
     /// search is eventually consistent: a PaymentIntent created less than about a minute ago may be missing yet.
     public func searchPaymentIntents(outTradeNo: String) async throws(ChannelAPIError) -> [StripePaymentIntent] {
         let operation = "search_payment_intents"
-        try requireNumber(outTradeNo, "out_trade_no", operation)
+        try checks.requireNumber(outTradeNo, "out_trade_no", operation)
         let response = try await send(searchRequest(outTradeNo: outTradeNo), operation: operation)
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
             let items = object["data"] as? [Any]
         else {
-            throw malformed(operation, "the search result has no data list", response)
+            throw checks.malformed(operation, "the search result has no data list", response)
         }
         var found: [StripePaymentIntent] = []
         for item in items {
             guard let data = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys]) else {
-                throw malformed(operation, "a search result entry is not an object", response)
+                throw checks.malformed(operation, "a search result entry is not an object", response)
             }
             let intent = try paymentIntent(Array(data), operation: operation)
             // The search matches the metadata; a result for another payment is not trusted.
@@ -121,8 +122,8 @@ public struct StripeClient: Sendable {
     public func createRefund(_ refund: StripeRefundRequest) async throws(ChannelAPIError) -> StripeRefund {
         let operation = "create_refund"
         try requireID(refund.paymentIntentID, operation)
-        try requireNumber(refund.outRefundNo, "out_refund_no", operation)
-        guard refund.amountMinor > 0 else { throw invalid(operation, "a refund's amount must be more than 0") }
+        try checks.requireNumber(refund.outRefundNo, "out_refund_no", operation)
+        guard refund.amountMinor > 0 else { throw checks.invalid(operation, "a refund's amount must be more than 0") }
         let response = try await send(refundRequest(refund), operation: operation)
         return try decodeRefund(response.body, response, operation: operation)
     }
@@ -147,12 +148,12 @@ public struct StripeClient: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
             let items = object["data"] as? [Any]
         else {
-            throw malformed(operation, "the refund list has no data list", response)
+            throw checks.malformed(operation, "the refund list has no data list", response)
         }
         var refunds: [StripeRefund] = []
         for item in items {
             guard let data = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys]) else {
-                throw malformed(operation, "a refund list entry is not an object", response)
+                throw checks.malformed(operation, "a refund list entry is not an object", response)
             }
             let refund = try decodeRefund(Array(data), response, operation: operation)
             // The list is filtered by the PaymentIntent; an entry of another is not trusted.
@@ -236,7 +237,7 @@ public struct StripeClient: Sendable {
         guard let id = reply.id, !id.isEmpty, let status = reply.status, let amount = reply.amount,
             let currency = reply.currency
         else {
-            throw malformed(operation, "the refund has no id, status, amount or currency", response)
+            throw checks.malformed(operation, "the refund has no id, status, amount or currency", response)
         }
         return StripeRefund(
             id: id, status: status, amountMinor: amount, currency: currency.uppercased(),
@@ -356,24 +357,8 @@ public struct StripeClient: Sendable {
         }
     }
 
-    private func requireNumber(_ value: String, _ field: String, _ operation: String) throws(ChannelAPIError) {
-        guard (1...64).contains(value.utf8.count) else {
-            throw invalid(operation, "\(field) must be 1 to 64 characters", detail: "\(value.utf8.count) bytes")
-        }
-    }
-
     private func requireID(_ id: String, _ operation: String) throws(ChannelAPIError) {
-        guard (1...255).contains(id.utf8.count) else { throw invalid(operation, "a Stripe object id is required") }
-    }
-
-    private func invalid(_ operation: String, _ message: String, detail: String? = nil) -> ChannelAPIError {
-        ChannelAPIError(code: .invalidRequest, channel: .stripe, operation: operation, message: message, detail: detail)
-    }
-
-    private func malformed(_ operation: String, _ message: String, _ response: ChannelHTTPResponse) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .malformedResponse, channel: .stripe, operation: operation, httpStatus: response.status,
-            message: message, detail: response.header("Request-Id").map { "Request-Id \($0)" })
+        guard (1...255).contains(id.utf8.count) else { throw checks.invalid(operation, "a Stripe object id is required") }
     }
 }
 

@@ -11,6 +11,7 @@ import PayFleetMessages
 /// then a `result_code` FAIL is classified by its `err_code` (see ``ChannelAPIError/weChatPayV2(errCode:message:operation:returnCodeFailed:)``).
 /// No retries: every failure is thrown, transient or permanent.
 public struct WeChatPayV2Client: Sendable {
+    private let checks = ChannelClientChecks(channel: .wechatpayV2)
     public let merchant: WeChatPayV2Merchant
     public let configuration: WeChatPayV2ClientConfiguration
     private let transport: any ChannelHTTPTransport
@@ -58,10 +59,10 @@ public struct WeChatPayV2Client: Sendable {
     public func unifiedOrder(_ order: WeChatPayV2OrderRequest) async throws(ChannelAPIError) -> WeChatPayV2PrepayResult
     {
         let operation = "unifiedorder"
-        try requireNumber(order.outTradeNo, "out_trade_no", operation, max: 32)
-        guard order.totalFee > 0 else { throw invalid(operation, "an order's total_fee must be more than 0") }
+        try checks.requireNumber(order.outTradeNo, "out_trade_no", operation, max: 32)
+        guard order.totalFee > 0 else { throw checks.invalid(operation, "an order's total_fee must be more than 0") }
         guard order.feeType.uppercased() == "CNY" else {
-            throw invalid(operation, "WeChat Pay v2 orders are in CNY", detail: "fee_type \(order.feeType.prefix(8))")
+            throw checks.invalid(operation, "WeChat Pay v2 orders are in CNY", detail: "fee_type \(order.feeType.prefix(8))")
         }
         let notifyURL = order.notifyURL ?? configuration.notifyURL
         guard !notifyURL.isEmpty else {
@@ -84,7 +85,7 @@ public struct WeChatPayV2Client: Sendable {
         switch order.tradeType {
         case .jsapi:
             guard let openID = order.openID, !openID.isEmpty else {
-                throw invalid(operation, "a JSAPI order needs the payer's openid")
+                throw checks.invalid(operation, "a JSAPI order needs the payer's openid")
             }
             parameters.append((key: "openid", value: openID))
         case .native:
@@ -96,12 +97,12 @@ public struct WeChatPayV2Client: Sendable {
         if let attach = order.attach, !attach.isEmpty { parameters.append((key: "attach", value: attach)) }
         let reply = try await call(operation, path: "/pay/unifiedorder", parameters: parameters)
         guard let prepayID = reply.fields["prepay_id"], !prepayID.isEmpty else {
-            throw malformed(operation, "the unifiedorder reply has no prepay_id")
+            throw checks.malformed(operation, "the unifiedorder reply has no prepay_id")
         }
         var codeURL: String?
         if order.tradeType == .native {
             guard let url = reply.fields["code_url"], !url.isEmpty else {
-                throw malformed(operation, "the NATIVE unifiedorder reply has no code_url")
+                throw checks.malformed(operation, "the NATIVE unifiedorder reply has no code_url")
             }
             codeURL = url
         }
@@ -112,20 +113,20 @@ public struct WeChatPayV2Client: Sendable {
     /// ``ChannelAPIError/Code/notFound`` (`ORDERNOTEXIST`).
     public func queryOrder(outTradeNo: String) async throws(ChannelAPIError) -> WeChatPayV2OrderQueryResult {
         let operation = "orderquery"
-        try requireNumber(outTradeNo, "out_trade_no", operation, max: 32)
+        try checks.requireNumber(outTradeNo, "out_trade_no", operation, max: 32)
         let reply = try await call(
             operation, path: "/pay/orderquery", parameters: [(key: "out_trade_no", value: outTradeNo)])
         let fields = reply.fields
         guard let state = fields["trade_state"], !state.isEmpty else {
-            throw malformed(operation, "the order has no trade_state")
+            throw checks.malformed(operation, "the order has no trade_state")
         }
         guard fields["out_trade_no"] == outTradeNo else {
-            throw malformed(operation, "the order's out_trade_no is not the one queried")
+            throw checks.malformed(operation, "the order's out_trade_no is not the one queried")
         }
         var timeEnd: Date?
         if let text = fields["time_end"], !text.isEmpty {
             guard let date = WeChatPayV2Verifier.parseCompactTime(text) else {
-                throw malformed(operation, "time_end is not yyyyMMddHHmmss")
+                throw checks.malformed(operation, "time_end is not yyyyMMddHHmmss")
             }
             timeEnd = date
         }
@@ -140,7 +141,7 @@ public struct WeChatPayV2Client: Sendable {
     /// `ORDERCLOSED` (both ``ChannelAPIError/Code/rejected``).
     public func closeOrder(outTradeNo: String) async throws(ChannelAPIError) {
         let operation = "closeorder"
-        try requireNumber(outTradeNo, "out_trade_no", operation, max: 32)
+        try checks.requireNumber(outTradeNo, "out_trade_no", operation, max: 32)
         _ = try await call(operation, path: "/pay/closeorder", parameters: [(key: "out_trade_no", value: outTradeNo)])
     }
 
@@ -149,10 +150,10 @@ public struct WeChatPayV2Client: Sendable {
     /// Repeating the call with the same `out_refund_no` never refunds twice.
     public func refund(_ refund: WeChatPayV2RefundRequest) async throws(ChannelAPIError) -> WeChatPayV2RefundResult {
         let operation = "refund"
-        try requireNumber(refund.outTradeNo, "out_trade_no", operation, max: 32)
-        try requireNumber(refund.outRefundNo, "out_refund_no", operation, max: 64)
+        try checks.requireNumber(refund.outTradeNo, "out_trade_no", operation, max: 32)
+        try checks.requireNumber(refund.outRefundNo, "out_refund_no", operation, max: 64)
         guard refund.refundFee > 0, refund.totalFee > 0, refund.refundFee <= refund.totalFee else {
-            throw invalid(operation, "a refund needs 0 < refund_fee ≤ total_fee")
+            throw checks.invalid(operation, "a refund needs 0 < refund_fee ≤ total_fee")
         }
         guard let refundTransport else {
             throw ChannelAPIError(
@@ -176,10 +177,10 @@ public struct WeChatPayV2Client: Sendable {
             base: refundBaseURL)
         let fields = reply.fields
         guard let refundID = fields["refund_id"], !refundID.isEmpty else {
-            throw malformed(operation, "the refund reply has no refund_id")
+            throw checks.malformed(operation, "the refund reply has no refund_id")
         }
         guard fields["out_refund_no"] == refund.outRefundNo else {
-            throw malformed(operation, "the refund's out_refund_no is not the one requested")
+            throw checks.malformed(operation, "the refund's out_refund_no is not the one requested")
         }
         return WeChatPayV2RefundResult(
             outRefundNo: refund.outRefundNo, refundID: refundID, outTradeNo: fields["out_trade_no"],
@@ -191,23 +192,23 @@ public struct WeChatPayV2Client: Sendable {
     /// Queries a refund by our refund number (`POST /pay/refundquery`); the reply's `…_$n` entry for it.
     public func queryRefund(outRefundNo: String) async throws(ChannelAPIError) -> WeChatPayV2RefundResult {
         let operation = "refundquery"
-        try requireNumber(outRefundNo, "out_refund_no", operation, max: 64)
+        try checks.requireNumber(outRefundNo, "out_refund_no", operation, max: 64)
         let reply = try await call(
             operation, path: "/pay/refundquery", parameters: [(key: "out_refund_no", value: outRefundNo)])
         let fields = reply.fields
         let count = fields["refund_count"].flatMap { Int($0) } ?? 0
         guard let index = (0..<min(count, 50)).first(where: { fields["out_refund_no_\($0)"] == outRefundNo }) else {
-            throw malformed(operation, "the refundquery reply does not list the refund queried")
+            throw checks.malformed(operation, "the refundquery reply does not list the refund queried")
         }
         guard let refundID = fields["refund_id_\(index)"], !refundID.isEmpty,
             let status = fields["refund_status_\(index)"], !status.isEmpty
         else {
-            throw malformed(operation, "the refund has no refund_id or refund_status")
+            throw checks.malformed(operation, "the refund has no refund_id or refund_status")
         }
         var successTime: Date?
         if let text = fields["refund_success_time_\(index)"], !text.isEmpty {
             guard let date = ChinaStandardTime.parse(text) else {
-                throw malformed(operation, "refund_success_time is not yyyy-MM-dd HH:mm:ss")
+                throw checks.malformed(operation, "refund_success_time is not yyyy-MM-dd HH:mm:ss")
             }
             successTime = date
         }
@@ -247,7 +248,7 @@ public struct WeChatPayV2Client: Sendable {
         }
         let fields = Dictionary(document.fields, uniquingKeysWith: { first, _ in first })
         guard fields["return_code"] == "FAIL" else {
-            throw malformed(operation, "the downloadbill reply is XML without return_code FAIL instead of the bill")
+            throw checks.malformed(operation, "the downloadbill reply is XML without return_code FAIL instead of the bill")
         }
         let message = fields["return_msg"] ?? ""
         switch message.lowercased() {
@@ -331,10 +332,10 @@ public struct WeChatPayV2Client: Sendable {
                 code: .malformedResponse, channel: .wechatpayV2, operation: operation, httpStatus: response.status,
                 message: "the WeChat Pay v2 reply is not the flat XML expected", detail: error.message)
         }
-        guard document.root == "xml" else { throw malformed(operation, "the reply's root element is not <xml>") }
+        guard document.root == "xml" else { throw checks.malformed(operation, "the reply's root element is not <xml>") }
         let fields = Dictionary(document.fields, uniquingKeysWith: { first, _ in first })
         guard let returnCode = fields["return_code"], !returnCode.isEmpty else {
-            throw malformed(operation, "the reply has no return_code")
+            throw checks.malformed(operation, "the reply has no return_code")
         }
         guard returnCode == "SUCCESS" else {
             throw .weChatPayV2(
@@ -359,10 +360,10 @@ public struct WeChatPayV2Client: Sendable {
                     + "is unknown (check the API key and sign type, or tampering)")
         }
         if let appID = fields["appid"], !appID.isEmpty, appID != merchant.appID {
-            throw malformed(operation, "the reply's appid is not merchant \(merchant.id)'s")
+            throw checks.malformed(operation, "the reply's appid is not merchant \(merchant.id)'s")
         }
         if let mchID = fields["mch_id"], !mchID.isEmpty, mchID != merchant.mchID {
-            throw malformed(operation, "the reply's mch_id is not merchant \(merchant.id)'s")
+            throw checks.malformed(operation, "the reply's mch_id is not merchant \(merchant.id)'s")
         }
         return fields
     }
@@ -392,26 +393,8 @@ public struct WeChatPayV2Client: Sendable {
         guard let text = fields[name], !text.isEmpty else { return nil }
         guard text.utf8.count <= 18, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int64(text)
         else {
-            throw malformed(operation, "\(name) is not a whole number of fen")
+            throw checks.malformed(operation, "\(name) is not a whole number of fen")
         }
         return value
-    }
-
-    private func requireNumber(
-        _ value: String, _ field: String, _ operation: String, max: Int
-    ) throws(ChannelAPIError) {
-        guard (1...max).contains(value.utf8.count) else {
-            throw invalid(operation, "\(field) must be 1 to \(max) characters", detail: "\(value.utf8.count) bytes")
-        }
-    }
-
-    private func invalid(_ operation: String, _ message: String, detail: String? = nil) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .invalidRequest, channel: .wechatpayV2, operation: operation, message: message, detail: detail)
-    }
-
-    private func malformed(_ operation: String, _ message: String) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .malformedResponse, channel: .wechatpayV2, operation: operation, httpStatus: 200, message: message)
     }
 }

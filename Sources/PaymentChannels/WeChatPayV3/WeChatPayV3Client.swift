@@ -11,6 +11,7 @@ import PayFleetMessages
 /// call fails with ``ChannelAPIError/Code/responseSignature``. Error replies (4xx/5xx) are classified but not
 /// verified, as WeChat Pay's own SDKs do. No retries: every failure is thrown, transient or permanent.
 public struct WeChatPayV3Client: Sendable {
+    private let checks = ChannelClientChecks(channel: .wechatpay, requestIDHeader: "Request-ID")
     public let merchant: WeChatPayV3Merchant
     public let signer: WeChatPayV3RequestSigner
     public let configuration: WeChatPayV3ClientConfiguration
@@ -57,13 +58,13 @@ public struct WeChatPayV3Client: Sendable {
     public func jsapiPrepay(_ order: WeChatPayV3PrepayRequest) async throws(ChannelAPIError) -> String {
         let operation = "jsapi_prepay"
         guard let openID = order.payerOpenID, !openID.isEmpty else {
-            throw invalid(operation, "a JSAPI order needs the payer's openid")
+            throw checks.invalid(operation, "a JSAPI order needs the payer's openid")
         }
         let body = try prepayBody(order, payer: openID, operation: operation)
         let response = try await call(operation, method: "POST", pathAndQuery: "/v3/pay/transactions/jsapi", body: body)
         let reply = try decode(PrepayReply.self, response, operation: operation)
         guard let prepayID = reply.prepayID, !prepayID.isEmpty else {
-            throw malformed(operation, "the prepay response has no prepay_id", response)
+            throw checks.malformed(operation, "the prepay response has no prepay_id", response)
         }
         return prepayID
     }
@@ -77,7 +78,7 @@ public struct WeChatPayV3Client: Sendable {
             operation, method: "POST", pathAndQuery: "/v3/pay/transactions/native", body: body)
         let reply = try decode(PrepayReply.self, response, operation: operation)
         guard let codeURL = reply.codeURL, !codeURL.isEmpty else {
-            throw malformed(operation, "the prepay response has no code_url", response)
+            throw checks.malformed(operation, "the prepay response has no code_url", response)
         }
         return codeURL
     }
@@ -88,14 +89,14 @@ public struct WeChatPayV3Client: Sendable {
         outTradeNo: String
     ) async throws(ChannelAPIError) -> WeChatPayV3TransactionQueryResult {
         let operation = "query_transaction"
-        try requireNumber(outTradeNo, "out_trade_no", operation)
+        try checks.requireNumber(outTradeNo, "out_trade_no", operation)
         let path =
             "/v3/pay/transactions/out-trade-no/\(APIBaseURL.encodeComponent(outTradeNo))"
             + "?mchid=\(APIBaseURL.encodeComponent(merchant.mchID))"
         let response = try await call(operation, method: "GET", pathAndQuery: path, body: [])
         let reply = try decode(WeChatPayV3Transaction.self, response, operation: operation)
         guard reply.outTradeNo == outTradeNo else {
-            throw malformed(operation, "the order's out_trade_no is not the one queried", response)
+            throw checks.malformed(operation, "the order's out_trade_no is not the one queried", response)
         }
         return try transactionResult(reply, outTradeNo: outTradeNo, response, operation: operation)
     }
@@ -107,17 +108,17 @@ public struct WeChatPayV3Client: Sendable {
         transactionID: String
     ) async throws(ChannelAPIError) -> WeChatPayV3TransactionQueryResult {
         let operation = "query_transaction_by_id"
-        try requireNumber(transactionID, "transaction_id", operation)
+        try checks.requireNumber(transactionID, "transaction_id", operation)
         let path =
             "/v3/pay/transactions/id/\(APIBaseURL.encodeComponent(transactionID))"
             + "?mchid=\(APIBaseURL.encodeComponent(merchant.mchID))"
         let response = try await call(operation, method: "GET", pathAndQuery: path, body: [])
         let reply = try decode(WeChatPayV3Transaction.self, response, operation: operation)
         guard reply.transactionID == transactionID else {
-            throw malformed(operation, "the order's transaction_id is not the one queried", response)
+            throw checks.malformed(operation, "the order's transaction_id is not the one queried", response)
         }
         guard let outTradeNo = reply.outTradeNo, !outTradeNo.isEmpty else {
-            throw malformed(operation, "the order has no out_trade_no", response)
+            throw checks.malformed(operation, "the order has no out_trade_no", response)
         }
         return try transactionResult(reply, outTradeNo: outTradeNo, response, operation: operation)
     }
@@ -126,7 +127,7 @@ public struct WeChatPayV3Client: Sendable {
     /// so it can no longer be paid.
     public func closeTransaction(outTradeNo: String) async throws(ChannelAPIError) {
         let operation = "close_transaction"
-        try requireNumber(outTradeNo, "out_trade_no", operation)
+        try checks.requireNumber(outTradeNo, "out_trade_no", operation)
         let body = try encode(CloseBody(mchid: merchant.mchID), operation: operation)
         _ = try await call(
             operation, method: "POST",
@@ -139,10 +140,10 @@ public struct WeChatPayV3Client: Sendable {
     /// call with the same `out_refund_no` never refunds twice.
     public func refund(_ refund: WeChatPayV3RefundRequest) async throws(ChannelAPIError) -> WeChatPayV3RefundResult {
         let operation = "refund"
-        try requireNumber(refund.outTradeNo, "out_trade_no", operation)
-        try requireNumber(refund.outRefundNo, "out_refund_no", operation)
+        try checks.requireNumber(refund.outTradeNo, "out_trade_no", operation)
+        try checks.requireNumber(refund.outRefundNo, "out_refund_no", operation)
         guard refund.refundMinor > 0, refund.totalMinor > 0, refund.refundMinor <= refund.totalMinor else {
-            throw invalid(operation, "a refund needs 0 < refund ≤ total")
+            throw checks.invalid(operation, "a refund needs 0 < refund ≤ total")
         }
         let body = try encode(
             RefundBody(
@@ -158,7 +159,7 @@ public struct WeChatPayV3Client: Sendable {
     /// Queries a refund by our refund number (`GET /v3/refund/domestic/refunds/{out_refund_no}`).
     public func queryRefund(outRefundNo: String) async throws(ChannelAPIError) -> WeChatPayV3RefundResult {
         let operation = "query_refund"
-        try requireNumber(outRefundNo, "out_refund_no", operation)
+        try checks.requireNumber(outRefundNo, "out_refund_no", operation)
         let response = try await call(
             operation, method: "GET",
             pathAndQuery: "/v3/refund/domestic/refunds/\(APIBaseURL.encodeComponent(outRefundNo))", body: [])
@@ -256,7 +257,7 @@ public struct WeChatPayV3Client: Sendable {
                 throw ChannelAPIError(
                     code: .responseSignature, channel: .wechatpay, operation: operation, httpStatus: response.status,
                     message: "WeChat Pay response has no \(name) header; it cannot be trusted",
-                    detail: requestIDDetail(response))
+                    detail: checks.requestID(response))
             }
             return value
         }
@@ -304,9 +305,9 @@ public struct WeChatPayV3Client: Sendable {
     private func prepayBody(
         _ order: WeChatPayV3PrepayRequest, payer: String?, operation: String
     ) throws(ChannelAPIError) -> [UInt8] {
-        try requireNumber(order.outTradeNo, "out_trade_no", operation)
-        guard order.amountMinor > 0 else { throw invalid(operation, "an order's amount must be more than 0") }
-        guard !order.description.isEmpty else { throw invalid(operation, "an order needs a description") }
+        try checks.requireNumber(order.outTradeNo, "out_trade_no", operation)
+        guard order.amountMinor > 0 else { throw checks.invalid(operation, "an order's amount must be more than 0") }
+        guard !order.description.isEmpty else { throw checks.invalid(operation, "an order needs a description") }
         let notifyURL = order.notifyURL ?? configuration.notifyURL
         guard !notifyURL.isEmpty else {
             throw ChannelAPIError(
@@ -327,15 +328,15 @@ public struct WeChatPayV3Client: Sendable {
         _ reply: WeChatPayV3Transaction, outTradeNo: String, _ response: ChannelHTTPResponse, operation: String
     ) throws(ChannelAPIError) -> WeChatPayV3TransactionQueryResult {
         guard let state = reply.tradeState, !state.isEmpty else {
-            throw malformed(operation, "the order has no trade_state", response)
+            throw checks.malformed(operation, "the order has no trade_state", response)
         }
         guard reply.mchid == nil || reply.mchid == merchant.mchID else {
-            throw malformed(operation, "the order's mchid is not merchant \(merchant.id)'s", response)
+            throw checks.malformed(operation, "the order's mchid is not merchant \(merchant.id)'s", response)
         }
         var successTime: Date?
         if let text = reply.successTime, !text.isEmpty {
             guard let date = ISO8601.parse(text) else {
-                throw malformed(operation, "success_time is not an RFC 3339 time", response)
+                throw checks.malformed(operation, "success_time is not an RFC 3339 time", response)
             }
             successTime = date
         }
@@ -351,18 +352,18 @@ public struct WeChatPayV3Client: Sendable {
     ) throws(ChannelAPIError) -> WeChatPayV3RefundResult {
         let reply = try decode(RefundReply.self, response, operation: operation)
         guard let refundID = reply.refundID, !refundID.isEmpty else {
-            throw malformed(operation, "the refund has no refund_id", response)
+            throw checks.malformed(operation, "the refund has no refund_id", response)
         }
         guard let status = reply.status, !status.isEmpty else {
-            throw malformed(operation, "the refund has no status", response)
+            throw checks.malformed(operation, "the refund has no status", response)
         }
         guard reply.outRefundNo == outRefundNo else {
-            throw malformed(operation, "the refund's out_refund_no is not the one requested", response)
+            throw checks.malformed(operation, "the refund's out_refund_no is not the one requested", response)
         }
         var successTime: Date?
         if let text = reply.successTime, !text.isEmpty {
             guard let date = ISO8601.parse(text) else {
-                throw malformed(operation, "success_time is not an RFC 3339 time", response)
+                throw checks.malformed(operation, "success_time is not an RFC 3339 time", response)
             }
             successTime = date
         }
@@ -379,7 +380,7 @@ public struct WeChatPayV3Client: Sendable {
         do {
             return Array(try encoder.encode(value))
         } catch {
-            throw invalid(operation, "the request body cannot be encoded as JSON")
+            throw checks.invalid(operation, "the request body cannot be encoded as JSON")
         }
     }
 
@@ -389,29 +390,8 @@ public struct WeChatPayV3Client: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(response.body))
         } catch {
-            throw malformed(operation, "the response body is not the JSON expected", response)
+            throw checks.malformed(operation, "the response body is not the JSON expected", response)
         }
-    }
-
-    private func requireNumber(_ value: String, _ field: String, _ operation: String) throws(ChannelAPIError) {
-        guard (1...64).contains(value.utf8.count) else {
-            throw invalid(operation, "\(field) must be 1 to 64 characters", detail: "\(value.utf8.count) bytes")
-        }
-    }
-
-    private func invalid(_ operation: String, _ message: String, detail: String? = nil) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .invalidRequest, channel: .wechatpay, operation: operation, message: message, detail: detail)
-    }
-
-    private func malformed(_ operation: String, _ message: String, _ response: ChannelHTTPResponse) -> ChannelAPIError {
-        ChannelAPIError(
-            code: .malformedResponse, channel: .wechatpay, operation: operation, httpStatus: response.status,
-            message: message, detail: requestIDDetail(response))
-    }
-
-    private func requestIDDetail(_ response: ChannelHTTPResponse) -> String? {
-        response.header("Request-ID").map { "Request-ID \($0)" }
     }
 
     private func unixSeconds(_ date: Date) -> Int64 {
