@@ -16,7 +16,8 @@ public struct QueueActivity: Sendable, Equatable, Codable {
     public var publishRate: Double?
     /// Messages per second acknowledged by its consumers, averaged over the last minute.
     public var ackRate: Double?
-    /// How long the queue takes to empty at the current rates: 0 when empty, nil when it is not shrinking.
+    /// How long the queue takes to empty at the current rates: 0 when empty, nil when it is not shrinking or has no
+    /// consumer.
     public var drainSeconds: Double?
 
     public init(
@@ -31,6 +32,9 @@ public struct QueueActivity: Sendable, Equatable, Codable {
         self.ackRate = ackRate
         if messages == 0 {
             drainSeconds = 0
+        } else if consumers == 0 {
+            // Nobody consumes it: the acks of the last minute were someone else's, before they stopped.
+            drainSeconds = nil
         } else if let publishRate, let ackRate, ackRate - publishRate > 0.01 {
             drainSeconds = Double(messages) / (ackRate - publishRate)
         } else {
