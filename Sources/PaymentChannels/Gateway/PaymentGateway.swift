@@ -120,9 +120,6 @@ public protocol PaymentGateway: Sendable {
 }
 
 extension PaymentGateway {
-    /// The time zone of the channel's bill day.
-    public var billTimeZone: TimeZone { channel.billTimeZone }
-
     public var offersBill: Bool { false }
 
     public func bill(for day: BillDay) async throws(ChannelAPIError) -> ChannelBill {
