@@ -17,15 +17,10 @@ struct AlipaySandbox: SandboxChannel {
         "alipay.trade.refund", "alipay.trade.fastpay.refund.query", AlipayClient.billMethod,
     ]
 
+    static let channel = ChannelID.alipay
     let settings: SandboxSettings.Alipay
-    let ledger: SandboxLedger
-    let faults: FaultInjector
-    let dispatcher: NotificationDispatcher
-    let notifyBaseURL: String
-    let dropHold: Duration
-    let completer: RefundCompleter
+    let context: SandboxContext
 
-    var name: String { "alipay" }
     var faultEndpoints: [String] { Self.methods + ["alipay.notify"] }
 
     /// A method response's member before signing: `code` `10000` for success, else a business error.
@@ -209,7 +204,7 @@ struct AlipaySandbox: SandboxChannel {
         }
         ledger.bills.counted(name, account: call.merchant.appID, day: day)
         let records = ledger.billRecords(
-            channel: name, account: call.merchant.appID, day: day, zone: ChannelID.alipay.billTimeZone)
+            channel: name, account: call.merchant.appID, day: day, zone: Self.channel.billTimeZone)
         guard !records.isEmpty else { return .failure("isp.bill_not_exist", "账单不存在") }
         let zip = AlipayBill.render(records, pid: call.merchant.sellerID ?? "2088102177846875", day: day)
         let token = ledger.bills.keep(zip)
@@ -278,13 +273,7 @@ struct AlipaySandbox: SandboxChannel {
         case .failure(.exceeds): return .failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
         case .failure(.invalid(let why)): return .failure("ACQ.INVALID_PARAMETER", why)
         case .success(let made):
-            if made.created {
-                let account = call.merchant.appID
-                let refundID = made.refund.refundID
-                completer.schedule(made.payment.key, refundID: refundID) {
-                    _ = await refund(outRefundNo: refundID, account: account)
-                }
-            }
+            completeLater(made)
             return .success([
                 "out_trade_no": outTradeNo, "trade_no": made.payment.tradeNo, "buyer_logon_id": "sandbox***@example.com",
                 "fund_change": made.created ? "Y" : "N",
@@ -332,59 +321,52 @@ struct AlipaySandbox: SandboxChannel {
     // MARK: Acts (POST /sandbox/alipay/…)
 
     func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
+        await onOrder(outTradeNo, account: account) { found in
+            let paid = ledger.payUnpaid(found.key, late: late)
+            guard let paid, let paidAt = paid.paidAt else {
+                return .error(409, "alipay trade \(outTradeNo) is closed; it cannot be paid")
+            }
+            var parameters = AlipayNotificationSigner.tradeParameters(
+                appID: paid.appID, sellerID: merchantSeller(paid), outTradeNo: paid.outTradeNo, tradeNo: paid.tradeNo,
+                totalAmount: paid.amountMinor, notifyID: "", gmtPayment: paidAt, subject: paid.subject,
+                tradeStatus: "TRADE_SUCCESS")
+            if let attach = paid.attach { parameters["passback_params"] = attach }
+            return .json(200, await notify(paid, event: "TRADE_SUCCESS", url: paid.notifyURL, parameters: parameters))
         }
-        let paid = ledger.payUnpaid(found.key, late: late)
-        guard let paid, let paidAt = paid.paidAt else {
-            return .error(409, "alipay trade \(outTradeNo) is closed; it cannot be paid")
-        }
-        var parameters = AlipayNotificationSigner.tradeParameters(
-            appID: paid.appID, sellerID: merchantSeller(paid), outTradeNo: paid.outTradeNo, tradeNo: paid.tradeNo,
-            totalAmount: paid.amountMinor, notifyID: "", gmtPayment: paidAt, subject: paid.subject,
-            tradeStatus: "TRADE_SUCCESS")
-        if let attach = paid.attach { parameters["passback_params"] = attach }
-        return await notify(paid, event: "TRADE_SUCCESS", url: paid.notifyURL, parameters: parameters)
     }
 
     func close(outTradeNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
+        await onOrder(outTradeNo, account: account) { found in
+            let closed = ledger.closeUnpaid(found.key)
+            guard let closed, let closedAt = closed.closedAt else {
+                return .error(409, "alipay trade \(outTradeNo) is paid; it cannot be closed")
+            }
+            var parameters = AlipayNotificationSigner.tradeParameters(
+                appID: closed.appID, sellerID: merchantSeller(closed), outTradeNo: closed.outTradeNo,
+                tradeNo: closed.tradeNo, totalAmount: closed.amountMinor, notifyID: "", gmtPayment: closedAt,
+                subject: closed.subject, tradeStatus: "TRADE_CLOSED")
+            for paidOnly in ["gmt_payment", "fund_bill_list", "receipt_amount", "buyer_pay_amount", "invoice_amount"] {
+                parameters[paidOnly] = nil
+            }
+            parameters["gmt_close"] = WeChatTime.chinaStandard(closedAt)
+            return .json(
+                200, await notify(closed, event: "TRADE_CLOSED", url: closed.notifyURL, parameters: parameters))
         }
-        let closed = ledger.closeUnpaid(found.key)
-        guard let closed, let closedAt = closed.closedAt else {
-            return .error(409, "alipay trade \(outTradeNo) is paid; it cannot be closed")
-        }
-        var parameters = AlipayNotificationSigner.tradeParameters(
-            appID: closed.appID, sellerID: merchantSeller(closed), outTradeNo: closed.outTradeNo,
-            tradeNo: closed.tradeNo, totalAmount: closed.amountMinor, notifyID: "", gmtPayment: closedAt,
-            subject: closed.subject, tradeStatus: "TRADE_CLOSED")
-        for paidOnly in ["gmt_payment", "fund_bill_list", "receipt_amount", "buyer_pay_amount", "invoice_amount"] {
-            parameters[paidOnly] = nil
-        }
-        parameters["gmt_close"] = WeChatTime.chinaStandard(closedAt)
-        return await notify(closed, event: "TRADE_CLOSED", url: closed.notifyURL, parameters: parameters)
     }
 
+    /// Completes the refund and sends its notification: a console refund is made here; an API refund was made by its
+    /// call already.
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: (payment: SandboxPayment, refund: SandboxRefund)
-        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
-        case .success(let refund): found = refund
-        case .failure(let error): return error.reply
+        await completingRefund(outRefundNo, account: account) { payment, refund in
+            guard let paidAt = payment.paidAt else { return noRefund(outRefundNo) }
+            return await announce(refund, of: payment, paidAt: paidAt)
         }
-        // A console refund is made here; an API refund was made by its call already.
-        guard let (payment, refund) = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID),
-            let paidAt = payment.paidAt
-        else {
-            return .error(404, "no alipay refund \(outRefundNo)")
-        }
-        // Alipay refunds synchronously; this sends the trade_status_sync that announces the refund, with the trade
-        // as this refund left it: refund_fee is everything refunded up to and including it (a later refund does not
-        // count), TRADE_CLOSED once that is the whole amount.
+    }
+
+    /// Alipay refunds synchronously; this sends the trade_status_sync that announces the refund, with the trade as
+    /// this refund left it: refund_fee is everything refunded up to and including it (a later refund does not
+    /// count), TRADE_CLOSED once that is the whole amount.
+    private func announce(_ refund: SandboxRefund, of payment: SandboxPayment, paidAt: Date) async -> SandboxReply {
         let through = payment.refunds.prefix { $0.refundID != refund.refundID } + [refund]
         let refundedThrough = through.filter { $0.status == .success }.reduce(0) { $0 + $1.amountMinor }
         var parameters = AlipayNotificationSigner.tradeParameters(
@@ -397,20 +379,14 @@ struct AlipaySandbox: SandboxChannel {
         parameters["send_back_fee"] = Money.formatDecimal(refund.amountMinor)
         parameters["out_biz_no"] = refund.outRefundNo
         var reply = await notify(payment, event: "REFUND", url: payment.notifyURL, parameters: parameters)
-        if var object = SandboxJSON.decode(reply.body) {
-            object["out_refund_no"] = refund.outRefundNo
-            object["refund_status"] = "REFUND_SUCCESS"
-            reply = .json(reply.status, object)
-        }
-        return reply
+        reply["out_refund_no"] = refund.outRefundNo
+        reply["refund_status"] = "REFUND_SUCCESS"
+        return .json(200, reply)
     }
 
     func state(outTradeNo: String, account: String?) -> SandboxReply {
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment):
-            return .json(200, payment.stateJSON(state: tradeStatus(payment), refundState: { _ in "REFUND_SUCCESS" }))
-        case .failure(let error):
-            return error.reply
+        onOrder(outTradeNo, account: account) {
+            .json(200, $0.stateJSON(state: tradeStatus($0), refundState: { _ in "REFUND_SUCCESS" }))
         }
     }
 
@@ -418,10 +394,11 @@ struct AlipaySandbox: SandboxChannel {
         settings.merchant(appID: payment.appID)?.sellerID
     }
 
-    /// Sends `parameters` (with a fresh `notify_id`, `notify_time` per attempt) signed RSA2, expecting `success`.
+    /// Sends `parameters` (with a fresh `notify_id`, `notify_time` per attempt) signed RSA2, expecting `success`;
+    /// the act's summary.
     private func notify(
         _ payment: SandboxPayment, event: String, url: String, parameters: [String: String]
-    ) async -> SandboxReply {
+    ) async -> [String: Any] {
         let notifyID = SandboxIDs.digits(4) + SandboxIDs.token(28).lowercased()
         let key = settings.alipayPrivateKey
         let signer = AlipayNotificationSigner(privateKey: key)
@@ -442,14 +419,6 @@ struct AlipaySandbox: SandboxChannel {
                     headers: [("Content-Type", AlipayNotificationSigner.contentType)],
                     body: Array(FormCodec.encode(signed).utf8))
             })
-        let delivery = await dispatcher.deliver(job)
-        let current = ledger.payment(payment.key) ?? payment
-        return .json(
-            200,
-            [
-                "channel": name, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
-                "status": tradeStatus(current), "notification": delivery.json,
-                "notification_attempts": delivery.attempts.count,
-            ])
+        return summary(payment, status: tradeStatus, delivery: await dispatcher.deliver(job))
     }
 }

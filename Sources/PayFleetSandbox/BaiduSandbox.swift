@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import PayFleetMessages
 import PaymentChannels
 import _CryptoExtras
 
@@ -28,15 +29,10 @@ import _CryptoExtras
 /// 2; `tamper` has no effect, Baidu's replies are unsigned; `refuse` on the refund is errno 10001, `abnormal` a
 /// refund callback with refundStatus 2), `baidu.notify`.
 struct BaiduSandbox: SandboxChannel {
+    static let channel = ChannelID.baidu
     let settings: SandboxSettings.Baidu
-    let ledger: SandboxLedger
-    let faults: FaultInjector
-    let dispatcher: NotificationDispatcher
-    let notifyBaseURL: String
-    let dropHold: Duration
-    let completer: RefundCompleter
+    let context: SandboxContext
 
-    var name: String { "baidu" }
     var faultEndpoints: [String] {
         ["cashier", "query", "refund", "refund_query", "notify"].map { "baidu.\($0)" }
     }
@@ -237,13 +233,7 @@ struct BaiduSandbox: SandboxChannel {
         case .failure(.refused): return .failure(10001, "订单不满足退款条件，退款申请被拒绝")
         case .failure(.invalid(let why)): return .failure(10002, why)
         case .success(let made):
-            if made.created {
-                let account = merchant.appKey
-                let refundID = made.refund.refundID
-                completer.schedule(made.payment.key, refundID: refundID) {
-                    _ = await refund(outRefundNo: refundID, account: account)
-                }
-            }
+            completeLater(made)
             return .success(["refundBatchId": made.refund.refundID, "refundPayMoney": String(made.refund.amountMinor)])
         }
     }
@@ -260,56 +250,42 @@ struct BaiduSandbox: SandboxChannel {
     // MARK: Acts (POST /sandbox/baidu/…)
 
     func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
+        await onOrder(outTradeNo, account: account) { found in
+            let paid = ledger.payUnpaid(found.key, late: late)
+            guard let paid, let paidAt = paid.paidAt, let merchant = settings.merchant(appKey: paid.appID) else {
+                return .error(409, "baidu order \(outTradeNo) is cancelled; it cannot be paid")
+            }
+            var parameters = BaiduNotificationSigner.paymentParameters(
+                dealID: merchant.dealID, orderID: paid.tradeNo, tpOrderID: paid.outTradeNo,
+                totalMoney: paid.amountMinor, payTime: paidAt)
+            parameters["userId"] = paid.payer ?? parameters["userId"]
+            return await notify(
+                paid, event: "PAY_SUCCESS", parameters: parameters, schedule: NotificationRetrySchedule.baidu)
         }
-        let paid = ledger.payUnpaid(found.key, late: late)
-        guard let paid, let paidAt = paid.paidAt, let merchant = settings.merchant(appKey: paid.appID) else {
-            return .error(409, "baidu order \(outTradeNo) is cancelled; it cannot be paid")
-        }
-        var parameters = BaiduNotificationSigner.paymentParameters(
-            dealID: merchant.dealID, orderID: paid.tradeNo, tpOrderID: paid.outTradeNo, totalMoney: paid.amountMinor,
-            payTime: paidAt)
-        parameters["userId"] = paid.payer ?? parameters["userId"]
-        return await notify(
-            paid, event: "PAY_SUCCESS", parameters: parameters, schedule: NotificationRetrySchedule.baidu)
     }
 
     func close(outTradeNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
+        onOrder(outTradeNo, account: account) { found in
+            let closed = ledger.closeUnpaid(found.key)
+            guard let closed else { return .error(409, "baidu order \(outTradeNo) is paid; it cannot be cancelled") }
+            var reply = summary(closed, status: status, delivery: nil)
+            reply["notification"] = NSNull()
+            return .json(200, reply)
         }
-        let closed = ledger.closeUnpaid(found.key)
-        guard let closed else { return .error(409, "baidu order \(outTradeNo) is paid; it cannot be cancelled") }
-        return .json(
-            200,
-            [
-                "channel": name, "account": closed.key.account, "out_trade_no": closed.outTradeNo,
-                "status": status(closed), "notification": NSNull(), "notification_attempts": 0,
-            ])
     }
 
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: (payment: SandboxPayment, refund: SandboxRefund)
-        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
-        case .success(let refund): found = refund
-        case .failure(let error): return error.reply
+        await completingRefund(outRefundNo, account: account) { payment, refund in
+            // The callback numbers refundStatus 1 succeeded, 2 failed.
+            let failed = refund.status == .failed
+            var parameters = BaiduNotificationSigner.refundParameters(
+                orderID: payment.tradeNo, tpOrderID: payment.outTradeNo, refundBatchID: refund.refundID,
+                refundStatus: failed ? "2" : "1")
+            parameters["userId"] = payment.payer ?? parameters["userId"]
+            return await notify(
+                payment, event: failed ? "REFUND_FAILED" : "REFUND_SUCCESS", parameters: parameters,
+                schedule: NotificationRetrySchedule.baiduRefund)
         }
-        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
-        guard let (payment, refund) = completed else { return .error(404, "no baidu refund \(outRefundNo)") }
-        // The callback numbers refundStatus 1 succeeded, 2 failed.
-        let failed = refund.status == .failed
-        var parameters = BaiduNotificationSigner.refundParameters(
-            orderID: payment.tradeNo, tpOrderID: payment.outTradeNo, refundBatchID: refund.refundID,
-            refundStatus: failed ? "2" : "1")
-        parameters["userId"] = payment.payer ?? parameters["userId"]
-        return await notify(
-            payment, event: failed ? "REFUND_FAILED" : "REFUND_SUCCESS", parameters: parameters,
-            schedule: NotificationRetrySchedule.baiduRefund)
     }
 
     func consoleRefundNumbers() -> (outRefundNo: String, refundID: String) {
@@ -318,13 +294,10 @@ struct BaiduSandbox: SandboxChannel {
     }
 
     func state(outTradeNo: String, account: String?) -> SandboxReply {
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment):
+        onOrder(outTradeNo, account: account) { payment in
             var object = payment.stateJSON(state: String(status(payment)), refundState: { $0.status.rawValue })
             object["user_id"] = payment.payer
             return .json(200, object)
-        case .failure(let error):
-            return error.reply
         }
     }
 
@@ -352,15 +325,10 @@ struct BaiduSandbox: SandboxChannel {
                     headers: [("Content-Type", BaiduNotificationSigner.contentType)],
                     body: Array(FormCodec.encode(signed).utf8))
             })
-        let delivery = await dispatcher.deliver(job)
-        let current = ledger.payment(payment.key) ?? payment
-        return .json(
-            200,
-            [
-                "channel": name, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
-                "status": status(current), "order_id": payment.tradeNo, "user_id": payment.payer ?? "",
-                "notification": delivery.json, "notification_attempts": delivery.attempts.count,
-            ])
+        var reply = summary(payment, status: status, delivery: await dispatcher.deliver(job))
+        reply["order_id"] = payment.tradeNo
+        reply["user_id"] = payment.payer ?? ""
+        return .json(200, reply)
     }
 
     // MARK: Parsing

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import Logging
+import PayFleetMessages
 import ServiceLifecycle
 import UnixSignals
 
@@ -65,38 +66,11 @@ public final class SandboxServer: Sendable {
             client: httpClient, ledger: ledger, faults: faults, compression: settings.timeCompression,
             timeout: settings.notifyTimeout, duplicateShare: settings.duplicateShare, logger: logger)
         let completer = RefundCompleter(delay: settings.refundComplete, ledger: ledger)
-        var channels: [any SandboxChannel] = []
-        if let wechatpay = settings.wechatpay {
-            channels.append(
-                WeChatPayV3Sandbox(
-                    settings: wechatpay, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
-        }
-        if let alipay = settings.alipay {
-            channels.append(
-                AlipaySandbox(
-                    settings: alipay, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
-        }
-        if let baidu = settings.baidu {
-            channels.append(
-                BaiduSandbox(
-                    settings: baidu, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
-        }
-        if let stripe = settings.stripe {
-            channels.append(
-                StripeSandbox(
-                    settings: stripe, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                    notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer))
-        }
-        let weChatPayV2 = settings.wechatpayV2.map {
-            WeChatPayV2Sandbox(
-                settings: $0, ledger: ledger, faults: faults, dispatcher: dispatcher,
-                notifyBaseURL: settings.notifyBaseURL, dropHold: settings.dropHold, completer: completer)
-        }
-        if let weChatPayV2 { channels.append(weChatPayV2) }
-        self.weChatPayV2 = weChatPayV2
+        let context = SandboxContext(
+            ledger: ledger, faults: faults, dispatcher: dispatcher, notifyBaseURL: settings.notifyBaseURL,
+            dropHold: settings.dropHold, completer: completer)
+        let channels = Self.listed.compactMap { $0.sandbox(settings, context: context) }
+        self.weChatPayV2 = channels.lazy.compactMap { $0 as? WeChatPayV2Sandbox }.first
         for channel in channels { endpoints.formUnion(channel.faultEndpoints) }
         faults.allow(endpoints)
         self.ledger = ledger
@@ -111,6 +85,10 @@ public final class SandboxServer: Sendable {
         let settings = try SandboxSettings(reader: reader)
         self.init(settings: settings, httpClient: httpClient, logger: Self.logger(level: settings.logLevel))
     }
+
+    /// Every channel, in the order the sandbox lists the ones it plays (its start-up line, the reply to an unknown
+    /// channel): WeChat Pay v2, the last one added, stays last.
+    static let listed: [ChannelID] = ChannelID.allCases.filter { $0 != .wechatpayV2 } + [.wechatpayV2]
 
     /// The process's logger, `channel-sandbox`, at `level` (`log.level`; info when unknown).
     public static func logger(level: String) -> Logger {

@@ -35,16 +35,11 @@ import Synchronization
 /// `stripe.refund_query`, `stripe.list` (`error5xx` is a 500 `api_error`; `tamper` has no effect, Stripe's replies
 /// are unsigned; `refuse` and `abnormal` on the refund), `stripe.notify`.
 struct StripeSandbox: SandboxChannel {
+    static let channel = ChannelID.stripe
     let settings: SandboxSettings.Stripe
-    let ledger: SandboxLedger
-    let faults: FaultInjector
-    let dispatcher: NotificationDispatcher
-    let notifyBaseURL: String
-    let dropHold: Duration
-    let completer: RefundCompleter
+    let context: SandboxContext
     let memory = StripeSandboxMemory()
 
-    var name: String { "stripe" }
     var faultEndpoints: [String] {
         ["create", "retrieve", "cancel", "search", "refund", "refund_query", "list", "notify"].map { "stripe.\($0)" }
     }
@@ -343,13 +338,7 @@ struct StripeSandbox: SandboxChannel {
         case .failure(.amountDiffers), .failure(.invalid):
             return .error(400, type: "invalid_request_error", "The refund's parameters are not the first ones'.")
         case .success(let made):
-            if made.created {
-                let account = call.merchant.id
-                let refundID = made.refund.refundID
-                completer.schedule(made.payment.key, refundID: refundID) {
-                    _ = await refund(outRefundNo: refundID, account: account)
-                }
-            }
+            completeLater(made)
             return .ok(refundJSON(made.refund, of: made.payment))
         }
     }
@@ -417,7 +406,7 @@ struct StripeSandbox: SandboxChannel {
                 "PayFleet sandbox: a list by day needs created[gte] and created[lt] (unix seconds, gte < lt).")
         }
         let window = Date(timeIntervalSince1970: TimeInterval(gte))..<Date(timeIntervalSince1970: TimeInterval(lt))
-        let utc = ChannelID.stripe.billTimeZone
+        let utc = Self.channel.billTimeZone
         let day = BillDay(containing: window.lowerBound, in: utc)
         let startingAfter = parameters["starting_after"].flatMap { $0.isEmpty ? nil : $0 }
         if list == .paymentIntents, startingAfter == nil {
@@ -566,51 +555,44 @@ struct StripeSandbox: SandboxChannel {
     // MARK: Acts (POST /sandbox/stripe/…)
 
     func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
+        await onOrder(outTradeNo, account: account) { found in
+            let paid = ledger.payUnpaid(found.key, late: late)
+            guard let paid, let paidAt = paid.paidAt else {
+                return .error(409, "stripe PaymentIntent for \(outTradeNo) is canceled; it cannot be paid")
+            }
+            memory.charge(paid.tradeNo)
+            let event = StripeNotificationSigner.paymentIntentEvent(
+                eventID: "evt_3" + SandboxIDs.token(23), paymentIntentID: paid.tradeNo, outTradeNo: paid.outTradeNo,
+                amount: paid.amountMinor, currency: paid.currency, created: paidAt)
+            return await notify(paid, event: "payment_intent.succeeded", body: event)
         }
-        let paid = ledger.payUnpaid(found.key, late: late)
-        guard let paid, let paidAt = paid.paidAt else {
-            return .error(409, "stripe PaymentIntent for \(outTradeNo) is canceled; it cannot be paid")
-        }
-        memory.charge(paid.tradeNo)
-        let event = StripeNotificationSigner.paymentIntentEvent(
-            eventID: "evt_3" + SandboxIDs.token(23), paymentIntentID: paid.tradeNo, outTradeNo: paid.outTradeNo,
-            amount: paid.amountMinor, currency: paid.currency, created: paidAt)
-        return await notify(paid, event: "payment_intent.succeeded", body: event)
     }
 
     func close(outTradeNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
+        await onOrder(outTradeNo, account: account) { found in
+            let closed = ledger.closeUnpaid(found.key) { $0.attach = "abandoned" }
+            guard let closed, let closedAt = closed.closedAt else {
+                return .error(409, "stripe PaymentIntent for \(outTradeNo) succeeded; it cannot be canceled")
+            }
+            let event = StripeNotificationSigner.paymentIntentEvent(
+                type: "payment_intent.canceled", eventID: "evt_3" + SandboxIDs.token(23),
+                paymentIntentID: closed.tradeNo, outTradeNo: closed.outTradeNo, amount: closed.amountMinor,
+                currency: closed.currency, created: closedAt)
+            return await notify(closed, event: "payment_intent.canceled", body: event)
         }
-        let closed = ledger.closeUnpaid(found.key) { $0.attach = "abandoned" }
-        guard let closed, let closedAt = closed.closedAt else {
-            return .error(409, "stripe PaymentIntent for \(outTradeNo) succeeded; it cannot be canceled")
-        }
-        let event = StripeNotificationSigner.paymentIntentEvent(
-            type: "payment_intent.canceled", eventID: "evt_3" + SandboxIDs.token(23), paymentIntentID: closed.tradeNo,
-            outTradeNo: closed.outTradeNo, amount: closed.amountMinor, currency: closed.currency, created: closedAt)
-        return await notify(closed, event: "payment_intent.canceled", body: event)
     }
 
     /// The refund completes (succeeded, or failed under `abnormal`) and Stripe sends its events: `refund.updated`
     /// (the current shape), then `charge.refunded` embedding it (the pre-2022 shape) — or `refund.failed`.
     func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: (payment: SandboxPayment, refund: SandboxRefund)
-        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
-        case .success(let refund): found = refund
-        case .failure(let error): return error.reply
+        await completingRefund(outRefundNo, account: account) { payment, refund in
+            guard let paidAt = payment.paidAt else { return noRefund(outRefundNo) }
+            return await announce(refund, of: payment, paidAt: paidAt)
         }
-        guard let (payment, refund) = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID),
-            let paidAt = payment.paidAt
-        else {
-            return .error(404, "no stripe refund \(outRefundNo)")
-        }
+    }
+
+    /// The events of the refund just completed, as ``refund(outRefundNo:account:)`` describes them.
+    private func announce(_ refund: SandboxRefund, of payment: SandboxPayment, paidAt: Date) async -> SandboxReply {
         let created = Int64((refund.succeededAt ?? refund.failedAt ?? Date()).timeIntervalSince1970)
         let refundObject = String(decoding: SandboxJSON.encode(refundJSON(refund, of: payment)), as: UTF8.self)
         _ = await notify(
@@ -648,14 +630,11 @@ struct StripeSandbox: SandboxChannel {
     }
 
     func state(outTradeNo: String, account: String?) -> SandboxReply {
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment):
+        onOrder(outTradeNo, account: account) { payment in
             var object = payment.stateJSON(
                 state: status(payment), refundState: { refundJSON($0, of: payment)["status"] as? String ?? "" })
             object["latest_charge"] = memory.charge(of: payment.tradeNo)
             return .json(200, object)
-        case .failure(let error):
-            return error.reply
         }
     }
 
@@ -684,15 +663,9 @@ struct StripeSandbox: SandboxChannel {
                     ],
                     body: body)
             })
-        let delivery = await dispatcher.deliver(job)
-        let current = ledger.payment(payment.key) ?? payment
-        return .json(
-            200,
-            [
-                "channel": name, "account": payment.key.account, "out_trade_no": payment.outTradeNo,
-                "payment_intent": payment.tradeNo, "status": status(current), "notification": delivery.json,
-                "notification_attempts": delivery.attempts.count,
-            ])
+        var reply = summary(payment, status: status, delivery: await dispatcher.deliver(job))
+        reply["payment_intent"] = payment.tradeNo
+        return .json(200, reply)
     }
 }
 

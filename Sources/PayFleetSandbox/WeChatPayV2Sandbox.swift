@@ -13,16 +13,10 @@ import PaymentChannels
 /// (签名错误, …). Replies are signed with the API key under the request's sign type; business failures are
 /// `result_code` FAIL with WeChat Pay's `err_code`s. Payment and refund notifications are the signed XML and the
 /// encrypted `req_info` the receiver verifies.
-struct WeChatPayV2Sandbox: SandboxChannel {
+struct WeChatPayV2Sandbox: WeChatPaySandbox {
+    static let channel = ChannelID.wechatpayV2
     let settings: SandboxSettings.WeChatPayV2
-    let ledger: SandboxLedger
-    let faults: FaultInjector
-    let dispatcher: NotificationDispatcher
-    let notifyBaseURL: String
-    let dropHold: Duration
-    let completer: RefundCompleter
-
-    var name: String { "wechatpay-v2" }
+    let context: SandboxContext
 
     var faultEndpoints: [String] {
         ["unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "downloadbill", "notify"].map {
@@ -239,7 +233,7 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         }
         ledger.bills.counted(name, account: call.merchant.mchID, day: day)
         let records = ledger.billRecords(
-            channel: name, account: call.merchant.mchID, day: day, zone: ChannelID.wechatpayV2.billTimeZone)
+            channel: name, account: call.merchant.mchID, day: day, zone: Self.channel.billTimeZone)
         guard !records.isEmpty else { return Self.returnFail("No Bill Exist").reply }
         return SandboxReply(
             status: 200, headers: [("Content-Type", "text/plain;charset=utf-8")],
@@ -257,9 +251,8 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         }
         guard let payment = found else { return Self.fail("ORDERNOTEXIST", "订单不存在") }
         let state = tradeState(payment)
-        let descriptions = ["NOTPAY": "订单未支付", "CLOSED": "订单已关闭", "SUCCESS": "支付成功", "REFUND": "转入退款"]
         var reply = [
-            "out_trade_no": payment.outTradeNo, "trade_state": state, "trade_state_desc": descriptions[state] ?? state,
+            "out_trade_no": payment.outTradeNo, "trade_state": state, "trade_state_desc": tradeStateDescription(state),
             "total_fee": String(payment.amountMinor), "fee_type": payment.currency, "trade_type": payment.tradeType,
             "attach": payment.attach ?? "",
         ]
@@ -317,13 +310,7 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         case .failure(.invalid(let why)): return Self.fail("INVALID_REQUEST", why)
         case .failure(.refused): return Self.fail("INVALID_REQUEST", "订单状态不满足退款条件")
         case .success(let made):
-            if made.created {
-                let account = call.merchant.mchID
-                let refundID = made.refund.refundID
-                completer.schedule(made.payment.key, refundID: refundID) {
-                    _ = await refund(outRefundNo: refundID, account: account)
-                }
-            }
+            completeLater(made)
             return Self.ok(refundFields(made.refund, of: made.payment))
         }
     }
@@ -368,14 +355,6 @@ struct WeChatPayV2Sandbox: SandboxChannel {
 
     // MARK: Wire shapes
 
-    func tradeState(_ payment: SandboxPayment) -> String {
-        switch payment.status {
-        case .unpaid: "NOTPAY"
-        case .closed: "CLOSED"
-        case .paid: payment.refunds.isEmpty ? "SUCCESS" : "REFUND"
-        }
-    }
-
     func refundState(_ refund: SandboxRefund) -> String {
         switch refund.status {
         case .success: "SUCCESS"
@@ -388,18 +367,14 @@ struct WeChatPayV2Sandbox: SandboxChannel {
         ("MP" + SandboxIDs.digits(24), "50" + SandboxIDs.digits(27))
     }
 
-    // MARK: Acts (POST /sandbox/wechatpay-v2/…)
+    // MARK: Acts (POST /sandbox/wechatpay-v2/…): the notifications; the acts are WeChatPaySandbox's
 
-    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
-        }
-        let paid = ledger.payUnpaid(found.key, late: late)
-        guard let paid, let merchant = settings.merchant(mchID: paid.key.account), let paidAt = paid.paidAt else {
-            return .error(409, "\(name) order \(outTradeNo) is closed; it cannot be paid")
-        }
+    func merchant(mchID: String) -> WeChatPayV2Merchant? {
+        settings.merchant(mchID: mchID)
+    }
+
+    /// The payment notification: the signed XML of the paid order.
+    func announcePayment(_ paid: SandboxPayment, paidAt: Date, merchant: WeChatPayV2Merchant) async -> SandboxReply {
         let signer = WeChatPayV2NotificationSigner(apiKey: merchant.apiKey)
         var parameters = WeChatPayV2NotificationSigner.paymentParameters(
             appID: paid.appID, mchID: merchant.mchID, outTradeNo: paid.outTradeNo, transactionID: paid.tradeNo,
@@ -419,32 +394,13 @@ struct WeChatPayV2Sandbox: SandboxChannel {
                 }
                 return body
             })
-        return summary(paid.key, delivery: delivery)
+        return .json(200, summary(paid, status: tradeState, delivery: delivery))
     }
 
-    func close(outTradeNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
-        }
-        guard ledger.closeUnpaid(found.key) != nil else {
-            return .error(409, "\(name) order \(outTradeNo) is paid; it cannot be closed")
-        }
-        // WeChat Pay v2 sends no notification when an order closes.
-        return summary(found.key, delivery: nil)
-    }
-
-    func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: (payment: SandboxPayment, refund: SandboxRefund)
-        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
-        case .success(let refund): found = refund
-        case .failure(let error): return error.reply
-        }
-        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
-        guard let (payment, refund) = completed, let merchant = settings.merchant(mchID: payment.key.account) else {
-            return .error(404, "no \(name) refund \(outRefundNo)")
-        }
+    /// The refund's notification: its `req_info` encrypted with the API key, `SUCCESS`, or `CHANGE` when it failed.
+    func announceRefund(
+        _ refund: SandboxRefund, of payment: SandboxPayment, merchant: WeChatPayV2Merchant
+    ) async -> SandboxReply {
         let signer = WeChatPayV2NotificationSigner(apiKey: merchant.apiKey)
         let url = refund.notifyURL ?? "\(notifyBaseURL)/notify/\(name)/\(payment.merchantID)"
         let status = refundState(refund)
@@ -468,19 +424,7 @@ struct WeChatPayV2Sandbox: SandboxChannel {
                 }
                 return body
             })
-        var reply = summaryJSON(payment.key, delivery: delivery)
-        reply["out_refund_no"] = refund.outRefundNo
-        reply["refund_status"] = refundState(refund)
-        return .json(200, reply)
-    }
-
-    func state(outTradeNo: String, account: String?) -> SandboxReply {
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment):
-            return .json(200, payment.stateJSON(state: tradeState(payment), refundState: refundState))
-        case .failure(let error):
-            return error.reply
-        }
+        return refundSummary(refund, of: payment, delivery: delivery)
     }
 
     private func job(
@@ -497,24 +441,5 @@ struct WeChatPayV2Sandbox: SandboxChannel {
             sign: { _, tampered in
                 .init(headers: [("Content-Type", WeChatPayV2NotificationSigner.contentType)], body: body(tampered))
             })
-    }
-
-    private func summaryJSON(_ key: SandboxPaymentKey, delivery: SandboxDelivery?) -> [String: Any] {
-        let payment = ledger.payment(key)
-        var object: [String: Any] = [
-            "channel": name, "account": key.account, "out_trade_no": key.outTradeNo,
-            "status": payment.map(tradeState) ?? "UNKNOWN",
-        ]
-        if let delivery {
-            object["notification"] = delivery.json
-            object["notification_attempts"] = delivery.attempts.count
-        } else {
-            object["notification_attempts"] = 0
-        }
-        return object
-    }
-
-    private func summary(_ key: SandboxPaymentKey, delivery: SandboxDelivery?) -> SandboxReply {
-        .json(200, summaryJSON(key, delivery: delivery))
     }
 }

@@ -9,18 +9,12 @@ import _CryptoExtras
 /// query, with the channel's request authentication (`WECHATPAY2-SHA256-RSA2048` by the merchant API
 /// certificate's key), its error replies (`{"code":…,"message":…}`), and responses and notifications signed with
 /// the platform key.
-struct WeChatPayV3Sandbox: SandboxChannel {
+struct WeChatPayV3Sandbox: WeChatPaySandbox {
     static let scheme = "WECHATPAY2-SHA256-RSA2048"
 
+    static let channel = ChannelID.wechatpay
     let settings: SandboxSettings.WeChatPay
-    let ledger: SandboxLedger
-    let faults: FaultInjector
-    let dispatcher: NotificationDispatcher
-    let notifyBaseURL: String
-    let dropHold: Duration
-    let completer: RefundCompleter
-
-    var name: String { "wechatpay" }
+    let context: SandboxContext
 
     var faultEndpoints: [String] {
         ["prepay", "query", "close", "refund", "refund_query", "notify", "bill"].map { "wechatpay.\($0)" }
@@ -122,7 +116,7 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         }
         ledger.bills.counted(name, account: call.merchant.mchID, day: day)
         let records = ledger.billRecords(
-            channel: name, account: call.merchant.mchID, day: day, zone: ChannelID.wechatpay.billTimeZone)
+            channel: name, account: call.merchant.mchID, day: day, zone: Self.channel.billTimeZone)
         guard !records.isEmpty else { return .error(400, "NO_STATEMENT_EXIST", "账单文件不存在") }
         let file = WeChatPayBill.render(records, appID: call.merchant.appID, mchID: call.merchant.mchID)
         let token = ledger.bills.keep(file)
@@ -331,13 +325,7 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         case .failure(.invalid(let why)): return .error(400, "INVALID_REQUEST", why)
         case .failure(.refused): return .error(400, "INVALID_REQUEST", "订单已全额退款或不满足退款条件")
         case .success(let made):
-            if made.created {
-                let account = call.merchant.mchID
-                let refundID = made.refund.refundID
-                completer.schedule(made.payment.key, refundID: refundID) {
-                    _ = await refund(outRefundNo: refundID, account: account)
-                }
-            }
+            completeLater(made)
             return .json(200, refundJSON(made.refund, of: made.payment))
         }
     }
@@ -356,20 +344,11 @@ struct WeChatPayV3Sandbox: SandboxChannel {
 
     // MARK: Wire shapes
 
-    func tradeState(_ payment: SandboxPayment) -> String {
-        switch payment.status {
-        case .unpaid: "NOTPAY"
-        case .closed: "CLOSED"
-        case .paid: payment.refunds.isEmpty ? "SUCCESS" : "REFUND"
-        }
-    }
-
     private func transactionJSON(_ payment: SandboxPayment) -> [String: Any] {
         let state = tradeState(payment)
-        let descriptions = ["NOTPAY": "订单未支付", "CLOSED": "订单已关闭", "SUCCESS": "支付成功", "REFUND": "转入退款"]
         var object: [String: Any] = [
             "appid": payment.appID, "mchid": payment.key.account, "out_trade_no": payment.outTradeNo,
-            "trade_state": state, "trade_state_desc": descriptions[state] ?? state, "attach": payment.attach ?? "",
+            "trade_state": state, "trade_state_desc": tradeStateDescription(state), "attach": payment.attach ?? "",
             "amount": ["total": payment.amountMinor, "currency": payment.currency] as [String: Any],
         ]
         if let paidAt = payment.paidAt {
@@ -414,18 +393,16 @@ struct WeChatPayV3Sandbox: SandboxChannel {
         ("MP" + SandboxIDs.digits(24), "50" + SandboxIDs.digits(30))
     }
 
-    // MARK: Acts (POST /sandbox/wechatpay/…)
+    // MARK: Acts (POST /sandbox/wechatpay/…): the notifications; the acts are WeChatPaySandbox's
 
-    func pay(outTradeNo: String, account: String?, late: Bool) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
-        }
-        let paid = ledger.payUnpaid(found.key, late: late)
-        guard let paid, let merchant = settings.merchant(mchID: paid.key.account), let paidAt = paid.paidAt else {
-            return .error(409, "wechatpay order \(outTradeNo) is closed; it cannot be paid")
-        }
+    func merchant(mchID: String) -> SandboxSettings.WeChatPayMerchant? {
+        settings.merchant(mchID: mchID)
+    }
+
+    /// The payment notification: `TRANSACTION.SUCCESS`, its resource encrypted with the merchant's APIv3 key.
+    func announcePayment(
+        _ paid: SandboxPayment, paidAt: Date, merchant: SandboxSettings.WeChatPayMerchant
+    ) async -> SandboxReply {
         let signer = notificationSigner(merchant)
         let id = UUID().uuidString.lowercased()
         let delivery = await dispatcher.deliver(
@@ -434,32 +411,13 @@ struct WeChatPayV3Sandbox: SandboxChannel {
                     mchID: merchant.mchID, appID: paid.appID, outTradeNo: paid.outTradeNo, transactionID: paid.tradeNo,
                     amountMinor: paid.amountMinor, currency: paid.currency, successTime: paidAt, id: id, now: now)
             })
-        return summary(paid.key, delivery: delivery)
+        return .json(200, summary(paid, status: tradeState, delivery: delivery))
     }
 
-    func close(outTradeNo: String, account: String?) async -> SandboxReply {
-        let found: SandboxPayment
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment): found = payment
-        case .failure(let error): return error.reply
-        }
-        guard ledger.closeUnpaid(found.key) != nil else {
-            return .error(409, "wechatpay order \(outTradeNo) is paid; it cannot be closed")
-        }
-        // WeChat Pay sends no notification when an order closes.
-        return summary(found.key, delivery: nil)
-    }
-
-    func refund(outRefundNo: String, account: String?) async -> SandboxReply {
-        let found: (payment: SandboxPayment, refund: SandboxRefund)
-        switch ledger.uniqueRefund(channel: name, number: outRefundNo, account: account) {
-        case .success(let refund): found = refund
-        case .failure(let error): return error.reply
-        }
-        let completed = ledger.completeRefund(found.payment.key, refundID: found.refund.refundID)
-        guard let (payment, refund) = completed, let merchant = settings.merchant(mchID: payment.key.account) else {
-            return .error(404, "no wechatpay refund \(outRefundNo)")
-        }
+    /// The refund's notification: `REFUND.SUCCESS`, or `REFUND.ABNORMAL` when it failed.
+    func announceRefund(
+        _ refund: SandboxRefund, of payment: SandboxPayment, merchant: SandboxSettings.WeChatPayMerchant
+    ) async -> SandboxReply {
         let signer = notificationSigner(merchant)
         let id = UUID().uuidString.lowercased()
         let url = refund.notifyURL ?? "\(notifyBaseURL)/notify/wechatpay/\(payment.merchantID)"
@@ -488,19 +446,7 @@ struct WeChatPayV3Sandbox: SandboxChannel {
                     eventType: event, id: id, resource: SandboxJSON.encode(resource), now: now,
                     nonce: SandboxIDs.token(32))
             })
-        var reply = summaryJSON(payment.key, delivery: delivery)
-        reply["out_refund_no"] = refund.outRefundNo
-        reply["refund_status"] = refundState(refund)
-        return .json(200, reply)
-    }
-
-    func state(outTradeNo: String, account: String?) -> SandboxReply {
-        switch ledger.unique(channel: name, outTradeNo: outTradeNo, account: account) {
-        case .success(let payment):
-            return .json(200, payment.stateJSON(state: tradeState(payment), refundState: refundState))
-        case .failure(let error):
-            return error.reply
-        }
+        return refundSummary(refund, of: payment, delivery: delivery)
     }
 
     private func notificationSigner(_ merchant: SandboxSettings.WeChatPayMerchant) -> WeChatPayV3NotificationSigner {
@@ -523,25 +469,6 @@ struct WeChatPayV3Sandbox: SandboxChannel {
                 }
                 return .init(headers: signed.headers.sorted { $0.key < $1.key }, body: signed.body)
             })
-    }
-
-    private func summaryJSON(_ key: SandboxPaymentKey, delivery: SandboxDelivery?) -> [String: Any] {
-        let payment = ledger.payment(key)
-        var object: [String: Any] = [
-            "channel": name, "account": key.account, "out_trade_no": key.outTradeNo,
-            "status": payment.map(tradeState) ?? "UNKNOWN",
-        ]
-        if let delivery {
-            object["notification"] = delivery.json
-            object["notification_attempts"] = delivery.attempts.count
-        } else {
-            object["notification_attempts"] = 0
-        }
-        return object
-    }
-
-    private func summary(_ key: SandboxPaymentKey, delivery: SandboxDelivery?) -> SandboxReply {
-        .json(200, summaryJSON(key, delivery: delivery))
     }
 }
 
