@@ -260,7 +260,8 @@ struct AlipaySandbox: SandboxChannel {
         let refuse = call.fault?.mode == .refuse || call.fault?.mode == .abnormal
         let result = ledger.requestRefund(key(call, outTradeNo), outRefundNo: requestNo, amount: amount, refuse: refuse) {
             _ in
-            let now = Date()
+            // Finished as it is made; at the time `POST /sandbox/bills/refunded_at` asked for, if it did.
+            let now = ledger.bills.takeFinishedAt(requestNo) ?? Date()
             return SandboxRefund(
                 outRefundNo: requestNo, refundID: requestNo, amountMinor: amount,
                 reason: SandboxJSON.string(call.biz, "refund_reason"), notifyURL: nil, status: .success,
@@ -278,7 +279,7 @@ struct AlipaySandbox: SandboxChannel {
                 "out_trade_no": outTradeNo, "trade_no": made.payment.tradeNo, "buyer_logon_id": "sandbox***@example.com",
                 "fund_change": made.created ? "Y" : "N",
                 "refund_fee": Money.formatDecimal(made.payment.refundedSuccessMinor),
-                "gmt_refund_pay": WeChatTime.chinaStandard(Date()),
+                "gmt_refund_pay": WeChatTime.chinaStandard(made.refund.succeededAt ?? Date()),
                 "buyer_user_id": made.payment.payer ?? "2088102177846875",
             ])
         }

@@ -238,6 +238,7 @@ struct AlipayClientTests {
             let member =
                 method == "alipay.trade.refund"
                 ? #"{"code":"10000","msg":"Success","buyer_logon_id":"san***@example.com","fund_change":"Y","#
+                    + #""gmt_refund_pay":"2014-11-27 15:45:57","#
                     + #""out_trade_no":"PF1","refund_fee":"12.30","trade_no":"2026111822001400000000000001"}"#
                 : #"{"code":"10000","msg":"Success","out_request_no":"RF1","out_trade_no":"PF1","#
                     + #""refund_amount":"5.00","refund_status":"REFUND_SUCCESS","total_amount":"88.88"}"#
@@ -248,6 +249,8 @@ struct AlipayClientTests {
             AlipayRefundRequest(outTradeNo: "PF1", outRequestNo: "RF1", refundAmountMinor: 500, reason: "退货"))
         #expect(result.refundFeeMinor == 1230)
         #expect(result.fundChange)
+        // gmt_refund_pay, as in Alipay's alipay.trade.refund response sample, is 15:45:57 in China Standard Time.
+        #expect(result.refundedAt == Date(timeIntervalSince1970: 1_417_074_357))
         #expect(result.tradeNo == "2026111822001400000000000001")
         #expect(
             try FormCodec.decode(try #require(transport.requests.last).body).first?.value

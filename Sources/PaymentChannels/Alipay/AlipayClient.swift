@@ -161,7 +161,7 @@ public struct AlipayClient: Sendable {
         }
         return AlipayRefundResult(
             outTradeNo: reply.outTradeNo ?? refund.outTradeNo, tradeNo: reply.tradeNo, refundFeeMinor: refundFee,
-            fundChange: reply.fundChange == "Y", raw: raw)
+            fundChange: reply.fundChange == "Y", refundedAt: reply.gmtRefundPay.flatMap(ChinaStandardTime.parse), raw: raw)
     }
 
     /// Queries a refund (`alipay.trade.fastpay.refund.query`) by the trade and our refund number.
@@ -459,6 +459,7 @@ private struct TradeReply: Decodable {
     var sendPayDate: String?
     var refundFee: String?
     var fundChange: String?
+    var gmtRefundPay: String?
     var refundAmount: String?
     var refundStatus: String?
 
@@ -472,6 +473,7 @@ private struct TradeReply: Decodable {
         case sendPayDate = "send_pay_date"
         case refundFee = "refund_fee"
         case fundChange = "fund_change"
+        case gmtRefundPay = "gmt_refund_pay"
         case refundAmount = "refund_amount"
         case refundStatus = "refund_status"
     }

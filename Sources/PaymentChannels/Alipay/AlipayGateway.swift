@@ -99,7 +99,7 @@ public struct AlipayGateway: PaymentGateway {
         return .succeeded(
             ChannelRefund(
                 refundNo: order.refundNo, channelRefundNo: result.tradeNo ?? order.refundNo,
-                amountMinor: order.amountMinor, succeededAt: Date(), raw: result.raw))
+                amountMinor: order.amountMinor, succeededAt: result.refundedAt ?? Date(), raw: result.raw))
     }
 
     public var offersBill: Bool { true }
