@@ -62,6 +62,10 @@ final class SandboxBillBook: Sendable {
     /// The time asked for the completion of `outRefundNo`, once.
     func takeFinishedAt(_ outRefundNo: String) -> Date? { finishedAt.withLock { $0.removeValue(forKey: outRefundNo) } }
 
+    /// The time asked for the completion of `outRefundNo`, left in place for the completion to take: Stripe lists a
+    /// refund on the day it was created, so a refund meant for a test's day is also created at that time.
+    func finishedAt(_ outRefundNo: String) -> Date? { finishedAt.withLock { $0[outRefundNo] } }
+
     func add(_ edit: Edit) { edits.withLock { $0.append(edit) } }
     func clear() { edits.withLock { $0.removeAll() } }
     var all: [Edit] { edits.withLock { $0 } }

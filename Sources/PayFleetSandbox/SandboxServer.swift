@@ -34,7 +34,8 @@ import UnixSignals
 /// - `POST /sandbox/baidu/cashier`: the payer opens Baidu's cashier with a signed orderInfo (see ``BaiduSandbox``).
 /// - `POST /sandbox/<channel>/pay/<out_trade_no>?paid_at=<ISO 8601>`: paid at that time instead of now (its bill day).
 /// - `POST /sandbox/bills/refunded_at {"out_refund_no":…,"refunded_at":<ISO 8601>}`: that refund, when the channel
-///   completes it asynchronously, completes at that time (its bill day).
+///   completes it, completes at that time (its bill day): asynchronously (WeChat Pay, Stripe, Baidu) or as it is
+///   made (Alipay); Stripe's refund is also created at that time, since Stripe lists refunds by `created`.
 /// - `POST /sandbox/bills/edits` `{"channel":…,"out_trade_no":…,"edit":"drop|amount|add","amount":N,
 ///   "out_refund_no":…}`: every bill served afterwards drops, changes or adds that line; `GET`/`DELETE` list and
 ///   clear them. `GET /sandbox/bills/downloads`: how often each `<channel>/<account>/<day>` bill was downloaded.

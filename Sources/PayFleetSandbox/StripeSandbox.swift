@@ -316,7 +316,8 @@ struct StripeSandbox: SandboxChannel {
         ) { _ in
             SandboxRefund(
                 outRefundNo: outRefundNo, refundID: refundID, amountMinor: amount, reason: call.form["reason"],
-                notifyURL: nil, status: .processing, createdAt: Date(), failsOnCompletion: call.fault?.mode == .abnormal)
+                notifyURL: nil, status: .processing, createdAt: ledger.bills.finishedAt(outRefundNo) ?? Date(),
+                failsOnCompletion: call.fault?.mode == .abnormal)
         }
         switch result {
         case .failure(.noOrder): return missing("payment_intent", intentID)
