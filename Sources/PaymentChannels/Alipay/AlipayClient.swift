@@ -31,13 +31,9 @@ public struct AlipayClient: Sendable {
         merchant: AlipayMerchant, signer: AlipayRequestSigner, configuration: AlipayClientConfiguration,
         transport: any ChannelHTTPTransport, now: (@Sendable () -> Date)? = nil
     ) throws(ChannelAPIError) {
-        guard let gateway = APIBaseURL(configuration.gatewayURL) else {
-            throw ChannelAPIError(
-                code: .configuration, channel: .alipay,
-                message: "Alipay gateway URL is not an http(s) URL without query; e.g. "
-                    + AlipayClientConfiguration.productionGatewayURL,
-                detail: "gateway \(configuration.gatewayURL.prefix(100))")
-        }
+        let gateway = try APIBaseURL(
+            configured: configuration.gatewayURL, setting: "Alipay gateway URL", channel: .alipay,
+            example: AlipayClientConfiguration.productionGatewayURL)
         guard signer.appID == merchant.appID else {
             throw ChannelAPIError(
                 code: .configuration, channel: .alipay,

@@ -43,16 +43,12 @@ public struct BaiduClient: Sendable {
         merchant: BaiduMerchant, signer: BaiduRequestSigner, configuration: BaiduClientConfiguration,
         transport: any ChannelHTTPTransport
     ) throws(ChannelAPIError) {
-        guard let openAPI = APIBaseURL(configuration.openAPIBaseURL), let trade = APIBaseURL(configuration.tradeBaseURL)
-        else {
-            throw ChannelAPIError(
-                code: .configuration, channel: .baidu,
-                message: "Baidu base URLs must be http(s) URLs without query; e.g. "
-                    + BaiduClientConfiguration.productionOpenAPIBaseURL,
-                detail:
-                    "openapi \(configuration.openAPIBaseURL.prefix(100)), trade \(configuration.tradeBaseURL.prefix(100))"
-            )
-        }
+        let openAPI = try APIBaseURL(
+            configured: configuration.openAPIBaseURL, setting: "Baidu openapi base URL", channel: .baidu,
+            example: BaiduClientConfiguration.productionOpenAPIBaseURL)
+        let trade = try APIBaseURL(
+            configured: configuration.tradeBaseURL, setting: "Baidu trade base URL", channel: .baidu,
+            example: BaiduClientConfiguration.productionTradeBaseURL)
         guard signer.appKey == merchant.appKey else {
             throw ChannelAPIError(
                 code: .configuration, channel: .baidu,

@@ -1,4 +1,5 @@
 import Foundation
+import PayFleetMessages
 
 /// A configured API base URL split into origin (`https://host:port`) and path prefix (`""` or `/prefix`), so a
 /// client can build request URLs and sign their exact path.
@@ -21,6 +22,18 @@ struct APIBaseURL: Sendable, Equatable {
         while path.hasSuffix("/") { path.removeLast() }
         self.origin = origin
         self.pathPrefix = path
+    }
+
+    /// `text`, the client setting called `setting` (`WeChat Pay base URL`, …), or the configuration error every
+    /// client answers a malformed one with, showing the production URL as the example.
+    init(configured text: String, setting: String, channel: ChannelID, example: String) throws(ChannelAPIError) {
+        guard let url = APIBaseURL(text) else {
+            throw ChannelAPIError(
+                code: .configuration, channel: channel,
+                message: "\(setting) is not an http(s) URL without query; e.g. \(example)",
+                detail: "\(setting): \(text.prefix(100))")
+        }
+        self = url
     }
 
     /// The full URL of `pathAndQuery` (which starts with `/`).

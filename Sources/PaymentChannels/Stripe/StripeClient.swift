@@ -30,18 +30,13 @@ public struct StripeClient: Sendable {
         merchantID: String, secretKey: StripeSecretKey, configuration: StripeClientConfiguration,
         transport: any ChannelHTTPTransport
     ) throws(ChannelAPIError) {
-        guard let baseURL = APIBaseURL(configuration.baseURL) else {
-            throw ChannelAPIError(
-                code: .configuration, channel: .stripe,
-                message: "Stripe base URL is not an http(s) URL without query; e.g. "
-                    + StripeClientConfiguration.productionBaseURL,
-                detail: "base URL \(configuration.baseURL.prefix(100))")
-        }
+        self.baseURL = try APIBaseURL(
+            configured: configuration.baseURL, setting: "Stripe base URL", channel: .stripe,
+            example: StripeClientConfiguration.productionBaseURL)
         self.merchantID = merchantID
         self.secretKey = secretKey
         self.configuration = configuration
         self.transport = transport
-        self.baseURL = baseURL
     }
 
     /// The `Idempotency-Key` of the PaymentIntent create for payment `outTradeNo`.

@@ -33,14 +33,9 @@ public struct WeChatPayV2Client: Sendable {
         now: (@Sendable () -> Date)? = nil, nonce: (@Sendable () -> String)? = nil
     ) throws(ChannelAPIError) {
         func parse(_ text: String, _ name: String) throws(ChannelAPIError) -> APIBaseURL {
-            guard let url = APIBaseURL(text) else {
-                throw ChannelAPIError(
-                    code: .configuration, channel: .wechatpayV2,
-                    message: "WeChat Pay v2 \(name) is not an http(s) URL without query; e.g. "
-                        + WeChatPayV2ClientConfiguration.productionBaseURL,
-                    detail: "\(name) \(text.prefix(100))")
-            }
-            return url
+            try APIBaseURL(
+                configured: text, setting: "WeChat Pay v2 \(name)", channel: .wechatpayV2,
+                example: WeChatPayV2ClientConfiguration.productionBaseURL)
         }
         self.baseURL = try parse(configuration.baseURL, "base URL")
         self.refundBaseURL = try parse(configuration.refundBaseURL ?? configuration.baseURL, "refund base URL")

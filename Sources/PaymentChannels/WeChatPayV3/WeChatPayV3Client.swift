@@ -29,13 +29,9 @@ public struct WeChatPayV3Client: Sendable {
         configuration: WeChatPayV3ClientConfiguration, transport: any ChannelHTTPTransport,
         now: (@Sendable () -> Date)? = nil, nonce: (@Sendable () -> String)? = nil
     ) throws(ChannelAPIError) {
-        guard let baseURL = APIBaseURL(configuration.baseURL) else {
-            throw ChannelAPIError(
-                code: .configuration, channel: .wechatpay,
-                message: "WeChat Pay base URL is not an http(s) URL without query; e.g. "
-                    + WeChatPayV3ClientConfiguration.productionBaseURL,
-                detail: "base URL \(configuration.baseURL.prefix(100))")
-        }
+        let baseURL = try APIBaseURL(
+            configured: configuration.baseURL, setting: "WeChat Pay base URL", channel: .wechatpay,
+            example: WeChatPayV3ClientConfiguration.productionBaseURL)
         guard signer.mchID == merchant.mchID else {
             throw ChannelAPIError(
                 code: .configuration, channel: .wechatpay,
