@@ -31,15 +31,16 @@ public final class GroupCommit: Sendable {
     let store: PayFleetStore
     let maxBatch: Int
     let transactions: Int
-    let recordBatch: @Sendable (Int) -> Void
+    let recordBatch: @Sendable (_ notifications: Int, _ duration: Duration) -> Void
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - maxBatch: notifications per transaction at most; 1 turns group commit off.
     ///   - transactions: batches in flight at once (each holds one pooled connection while it runs).
-    ///   - recordBatch: told each batch's size (a metric), before it runs.
+    ///   - recordBatch: told each batch's size and how long its transaction took, commit included (metrics).
     public init(
-        store: PayFleetStore, maxBatch: Int, transactions: Int, recordBatch: @escaping @Sendable (Int) -> Void = { _ in }
+        store: PayFleetStore, maxBatch: Int, transactions: Int,
+        recordBatch: @escaping @Sendable (_ notifications: Int, _ duration: Duration) -> Void = { _, _ in }
     ) {
         self.store = store
         self.maxBatch = max(1, maxBatch)
@@ -77,8 +78,9 @@ public final class GroupCommit: Sendable {
             state.waiting.removeFirst(taken.count)
             return taken
         }
-        recordBatch(1 + others.count)
+        let started = ContinuousClock.now
         let results = await store.apply(batch: [own] + others.map(\.notification))
+        recordBatch(1 + others.count, ContinuousClock.now - started)
         // The next batch first: its transaction runs while this batch's callers ack their deliveries.
         let next = state.withLock { state -> Waiter? in
             guard !state.waiting.isEmpty else {

@@ -18,10 +18,14 @@ public enum FulfilmentWorkerApp {
             reader: reader,
             handler: { store in
                 let batches = Recorder(label: "payfleet_group_commit_notifications")
+                let durations = Timer(label: "payfleet_group_commit_seconds")
                 return handler(
                     groupCommit: GroupCommit(
                         store: store, maxBatch: settings.batchSize, transactions: settings.batchTransactions,
-                        recordBatch: { batches.record($0) }))
+                        recordBatch: { notifications, duration in
+                            batches.record(notifications)
+                            durations.recordNanoseconds(duration.nanoseconds)
+                        }))
             })
     }
 
