@@ -85,7 +85,8 @@ extension PayFleetStore {
             "payment_no": "\(notification.paymentNo)", "notification": "\(notification.dedupKey)",
         ]
         switch outcome {
-        case .settled:
+        case .settled(let event):
+            metadata["order_no"] = "\(event.orderNo)"
             logger.info("payment settled", metadata: metadata)
         case .closed:
             logger.info("payment closed", metadata: metadata)

@@ -218,11 +218,12 @@ public final class TestFleet: Sendable {
         logLines { $0.hasSuffix("] payment settled") && $0.contains("payment_no=\(paymentNo) ") }.count
     }
 
-    /// How many deliveries of `paymentNo`'s notifications fulfilment-worker has finished, whatever the outcome (it
-    /// logs one line per delivery): the positive signal that duplicates were processed, instead of a sleep.
+    /// How many deliveries of `paymentNo`'s notifications fulfilment-worker has finished, whatever the outcome (one
+    /// line per delivery: settled and closed from PayFleetStore as they commit, the rest from the handler): the
+    /// positive signal that duplicates were processed, instead of a sleep.
     public func fulfilmentOutcomes(of paymentNo: String) -> Int {
         let outcomes = [
-            "] payment settled; order paid", "] payment closed", "] duplicate notification; nothing changed",
+            "] payment settled", "] payment closed", "] duplicate notification; nothing changed",
             "] payment already in the notified state; nothing changed", "] notification not settled: anomaly recorded",
         ]
         return logLines { line in

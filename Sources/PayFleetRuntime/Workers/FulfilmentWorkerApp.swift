@@ -42,11 +42,11 @@ public enum FulfilmentWorkerApp {
             var log = log
             log[metadataKey: "payment_no"] = "\(notification.paymentNo)"
             do {
+                // One line per delivery: a settlement or a close is logged by PayFleetStore as it commits (`payment
+                // settled` with the order, `payment closed`), everything else here.
                 switch try await groupCommit.apply(notification) {
-                case .settled(let event):
-                    log.info("payment settled; order paid", metadata: ["order_no": "\(event.orderNo)"])
-                case .closed:
-                    log.info("payment closed")
+                case .settled, .closed:
+                    break
                 case .duplicate:
                     log.info("duplicate notification; nothing changed", metadata: ["redelivered": "\(delivery.redelivered)"])
                 case .alreadyInState:
