@@ -38,7 +38,7 @@ extension PayFleetStore {
     /// Group commit: the notifications' common cases in ONE transaction, one result per notification in the
     /// order given.
     ///
-    /// Every notification `payfleet_settle_payment` can decide (a pending payment settled, a duplicate, a repeat)
+    /// Every notification `payfleet_settle_payments` can decide (a pending payment settled, a duplicate, a repeat)
     /// is decided in one statement, so the batch costs one commit instead of one per notification; they are
     /// locked in payment_no order, so two batches cannot deadlock on each other. The rest (anomalies, closes, late
     /// money) then run their full unit of work one by one after that commit. When the batch statement fails,
@@ -100,8 +100,8 @@ extension PayFleetStore {
         }
     }
 
-    /// The common case in one statement: `payfleet_settle_payment` (migration 0005), called once per notification
-    /// in the order given, settles a pending payment whose channel, merchant, amount and currency match, or
+    /// The common case in one statement: `payfleet_settle_payments` (migration 0007), given the notifications as
+    /// arrays in the order given, settles a pending payment whose channel, merchant, amount and currency match, or
     /// recognises a duplicate or a repeat of a settlement, with the same locks, inbox and outbox rows as the full
     /// unit of work. One statement is one transaction, however many notifications it carries. An element is nil
     /// when the function wrote nothing for that notification and the full unit of work must decide (anomalies,
@@ -119,21 +119,15 @@ extension PayFleetStore {
         let answers = try await withConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT s.outcome, s.order_no
-                FROM unnest(\(notifications.map(\.dedupKey))::text[], \(notifications.map(\.routingKey))::text[],
-                            \(notifications.map(\.paymentNo))::text[], \(notifications.map(\.channel.rawValue))::text[],
-                            \(notifications.map(\.merchant))::text[], \(notifications.map(\.amountMinor))::int8[],
-                            \(notifications.map(\.currency))::text[], \(notifications.map(\.channelTradeNo))::text[],
-                            \(notifications.map(\.occurredAt))::timestamptz[],
-                            \(notifications.map { $0.payerID != nil })::bool[],
-                            \(notifications.map { $0.payerID ?? "" })::text[], \(events)::text[])
-                     WITH ORDINALITY AS n(dedup_key, kind, payment_no, channel, merchant, amount_minor, currency,
-                                          channel_trade_no, paid_at, has_payer, payer_id, event, position)
-                CROSS JOIN LATERAL payfleet_settle_payment(
-                    n.dedup_key, n.kind, n.payment_no, n.channel, n.merchant, n.amount_minor, n.currency,
-                    n.channel_trade_no, n.paid_at, CASE WHEN n.has_payer THEN n.payer_id END,
-                    \(Exchange.events), \(RoutingKey.orderPaid), \(OrderPaid.messageIDPrefix), n.event::jsonb) AS s
-                ORDER BY n.position
+                SELECT out_outcome, out_order_no
+                FROM payfleet_settle_payments(
+                    \(notifications.map(\.dedupKey))::text[], \(notifications.map(\.routingKey))::text[],
+                    \(notifications.map(\.paymentNo))::text[], \(notifications.map(\.channel.rawValue))::text[],
+                    \(notifications.map(\.merchant))::text[], \(notifications.map(\.amountMinor))::int8[],
+                    \(notifications.map(\.currency))::text[], \(notifications.map(\.channelTradeNo))::text[],
+                    \(notifications.map(\.occurredAt))::timestamptz[], \(notifications.map { $0.payerID ?? "" })::text[],
+                    \(events)::text[], \(Exchange.events), \(RoutingKey.orderPaid), \(OrderPaid.messageIDPrefix))
+                ORDER BY out_position
                 """, logger: logger)
             var answers: [(String, String?)] = []
             answers.reserveCapacity(notifications.count)
@@ -143,7 +137,7 @@ extension PayFleetStore {
         guard answers.count == notifications.count else {
             throw StoreError(
                 code: .inconsistentData,
-                message: "payfleet_settle_payment answered \(answers.count) rows for \(notifications.count) notifications")
+                message: "payfleet_settle_payments answered \(answers.count) rows for \(notifications.count) notifications")
         }
         return zip(templates, answers).map { template, answer in
             switch answer {

@@ -46,6 +46,39 @@ struct GroupCommitTests {
         #expect(try await TestDatabase.count("SELECT count(*) FROM inbox WHERE dedup_key = \(first.dedupKey)") == 1)
     }
 
+    @Test("in one batch: a payment notified under two trade numbers settles once, under the first, the other is duplicate_payment; a paid payment's repeat is already; a repeated key is a duplicate")
+    func batchOrderDecides() async throws {
+        let store = try await TestDatabase.store()
+        let contested = try await Fixture.pendingPayment()
+        let paidBefore = try await Fixture.pendingPayment()
+        let settledBefore = Fixture.notification(for: paidBefore)
+        guard case .settled = try await store.apply(settledBefore) else {
+            Issue.record("expected the earlier notification to settle")
+            return
+        }
+        let (tradeA, tradeB) = (Fixture.notification(for: contested), Fixture.notification(for: contested))
+        let resent = Fixture.notification(for: paidBefore, channelTradeNo: settledBefore.channelTradeNo)
+
+        let outcomes = try await store.apply(batch: [tradeA, resent, tradeB, resent, settledBefore]).map { try $0.get() }
+
+        guard case .settled(let event) = outcomes[0], event.channelTradeNo == tradeA.channelTradeNo else {
+            Issue.record("expected the first trade number to settle, got \(outcomes[0])")
+            return
+        }
+        #expect(outcomes[1] == .alreadyInState(paymentNo: paidBefore.paymentNo))
+        guard case .anomaly(let anomaly) = outcomes[2] else {
+            Issue.record("expected a duplicate_payment anomaly, got \(outcomes[2])")
+            return
+        }
+        #expect(anomaly.kind == .duplicatePayment)
+        #expect(outcomes[3] == .duplicate && outcomes[4] == .duplicate)
+        #expect(try await store.paymentStatus(paymentNo: contested.paymentNo)?.channelTradeNo == tradeA.channelTradeNo)
+        // One order.paid for each payment, however many notifications the batch carried.
+        #expect(try await TestDatabase.outbox(orderNo: contested.orderNo).filter { $0.routingKey == "order.paid" }.count == 1)
+        #expect(try await TestDatabase.outbox(orderNo: paidBefore.orderNo).filter { $0.routingKey == "order.paid" }.count == 1)
+        #expect(try await TestDatabase.count("SELECT count(*) FROM inbox WHERE dedup_key = \(resent.dedupKey)") == 1)
+    }
+
     @Test("a notification that fails does not fail the rest of its batch")
     func failureIsIsolated() async throws {
         let store = try await TestDatabase.store()
