@@ -24,11 +24,7 @@ public enum Observability {
         let registry = state.withLock { registry in
             if let registry { return registry }
             let created = PrometheusCollectorRegistry()
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: created))
             registry = created
             return created
