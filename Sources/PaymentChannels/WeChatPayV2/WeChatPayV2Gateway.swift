@@ -52,23 +52,11 @@ public struct WeChatPayV2Gateway: PaymentGateway {
         } catch where error.code == .notFound {
             return .notFound
         }
-        switch result.tradeState {
-        case .success, .refund:
-            guard let transactionID = result.transactionID, let amount = result.totalFee, let paidAt = result.timeEnd
-            else {
-                throw ChannelAPIError(
-                    code: .malformedResponse, channel: .wechatpayV2, operation: "orderquery",
-                    message: "WeChat Pay v2 reports the order paid without transaction_id, total_fee or time_end")
-            }
-            return .paid(
-                ChannelPayment(
-                    paymentNo: paymentNo, channelTradeNo: transactionID, amountMinor: amount,
-                    currency: result.feeType ?? "CNY", paidAt: paidAt, raw: result.raw))
-        case .closed, .revoked:
-            return .closed(detail: result.tradeState.rawValue)
-        default:
-            return .pending(detail: result.tradeState.rawValue)
-        }
+        return try result.tradeState.paymentState(
+            paymentNo: paymentNo, transactionID: result.transactionID, amountMinor: result.totalFee,
+            currency: result.feeType, paidAt: result.timeEnd, raw: result.raw, channel: .wechatpayV2,
+            operation: "orderquery",
+            incomplete: "WeChat Pay v2 reports the order paid without transaction_id, total_fee or time_end")
     }
 
     public func close(paymentNo: String) async throws(ChannelAPIError) {

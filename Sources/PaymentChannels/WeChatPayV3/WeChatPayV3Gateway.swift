@@ -46,24 +46,11 @@ public struct WeChatPayV3Gateway: PaymentGateway {
         } catch where error.code == .notFound {
             return .notFound
         }
-        switch result.tradeState {
-        case .success, .refund:
-            guard let transactionID = result.transactionID, let amount = result.amountTotalMinor,
-                let paidAt = result.successTime
-            else {
-                throw ChannelAPIError(
-                    code: .malformedResponse, channel: .wechatpay, operation: "query_transaction",
-                    message: "WeChat Pay reports the order paid without transaction_id, amount or success_time")
-            }
-            return .paid(
-                ChannelPayment(
-                    paymentNo: paymentNo, channelTradeNo: transactionID, amountMinor: amount,
-                    currency: result.currency ?? "CNY", paidAt: paidAt, raw: result.raw))
-        case .closed, .revoked:
-            return .closed(detail: result.tradeState.rawValue)
-        default:
-            return .pending(detail: result.tradeState.rawValue)
-        }
+        return try result.tradeState.paymentState(
+            paymentNo: paymentNo, transactionID: result.transactionID, amountMinor: result.amountTotalMinor,
+            currency: result.currency, paidAt: result.successTime, raw: result.raw, channel: .wechatpay,
+            operation: "query_transaction",
+            incomplete: "WeChat Pay reports the order paid without transaction_id, amount or success_time")
     }
 
     public func close(paymentNo: String) async throws(ChannelAPIError) {

@@ -1,4 +1,5 @@
 import Foundation
+import PayFleetMessages
 
 /// What WeChat Pay says about one order (`GET /v3/pay/transactions/out-trade-no/{out_trade_no}`).
 public struct WeChatPayV3TransactionQueryResult: Sendable, Equatable {
@@ -55,5 +56,30 @@ public struct WeChatPayV3TransactionQueryResult: Sendable, Equatable {
         self.currency = currency
         self.successTime = successTime
         self.raw = raw
+    }
+}
+
+extension WeChatPayV3TransactionQueryResult.TradeState {
+    /// What payment-worker makes of a queried trade, in both API versions (v2's orderquery has the same states):
+    /// SUCCESS and REFUND paid — with the transaction id, amount and time a paid order must carry, else the answer
+    /// is malformed — CLOSED and REVOKED closed, the rest (NOTPAY, USERPAYING, PAYERROR) pending.
+    func paymentState(
+        paymentNo: String, transactionID: String?, amountMinor: Int64?, currency: String?, paidAt: Date?, raw: String,
+        channel: ChannelID, operation: String, incomplete: String
+    ) throws(ChannelAPIError) -> ChannelPaymentState {
+        switch self {
+        case .success, .refund:
+            guard let transactionID, let amountMinor, let paidAt else {
+                throw ChannelAPIError(code: .malformedResponse, channel: channel, operation: operation, message: incomplete)
+            }
+            return .paid(
+                ChannelPayment(
+                    paymentNo: paymentNo, channelTradeNo: transactionID, amountMinor: amountMinor,
+                    currency: currency ?? "CNY", paidAt: paidAt, raw: raw))
+        case .closed, .revoked:
+            return .closed(detail: rawValue)
+        default:
+            return .pending(detail: rawValue)
+        }
     }
 }
