@@ -57,6 +57,12 @@ struct ReconciliationTests {
         return result
     }
 
+    /// How many payment.query jobs reconciliation ever asked for `paymentNo` (outbox rows are kept once relayed).
+    static func paymentQueries(_ db: PostgresClient, _ paymentNo: String) async throws -> Int64 {
+        try await TestDatabase.scalar(
+            db, "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(paymentNo)")
+    }
+
     /// Runs `body` with a spy queue bound to payfleet.events for `routingKey`; `received()` is every delivery's
     /// body so far, duplicates included.
     static func withSpy(
@@ -153,11 +159,7 @@ struct ReconciliationTests {
                             "SELECT status || ' ' || executions || ' ' || matched FROM reconciliation_runs WHERE channel = 'wechatpay' AND merchant = 'demo' AND bill_date = \(day)::date"
                         ) == "diffs 3 3")
                     // One payment.query was ever asked for #3 (by the second run), none by the third.
-                    #expect(
-                        try await TestDatabase.scalar(
-                            db,
-                            "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(numbers[2])")
-                            == 1)
+                    #expect(try await Self.paymentQueries(db, numbers[2]) == 1)
                 }
                 #expect(fleet.settlements(of: numbers[2]) == 1)
                 // What no job can repair is announced for an operator, once however often the day is rerun: counted on
@@ -251,11 +253,7 @@ struct ReconciliationTests {
             #expect(again.status == 1, "\(again.output)")
             try await TestDatabase.withClient { (db: PostgresClient) async throws -> Void in
                 #expect(try await Self.storedDiffs(db, channel: channel, day: day) == unrepairable)
-                #expect(
-                    try await TestDatabase.scalar(
-                        db,
-                        "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(numbers[2])")
-                        == 1)
+                #expect(try await Self.paymentQueries(db, numbers[2]) == 1)
             }
             #expect(fleet.settlements(of: numbers[2]) == 1)
             // Downloaded once per run, through the channel's own bill path.
