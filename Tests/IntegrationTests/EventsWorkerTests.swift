@@ -1,10 +1,8 @@
-import AMQP
 import Foundation
 import PayFleetMessages
 import PayFleetRuntime
 import PayFleetTestSupport
 import PostgresNIO
-import Synchronization
 import Testing
 
 /// The transactional outbox reaches payfleet.events: every event written with its change is
@@ -12,29 +10,11 @@ import Testing
 @Suite(.serialized, .enabled(if: TestServices.integrationEnabled))
 struct EventsWorkerTests {
     @Test func orderPaidAndPaymentCreatedArePublishedOnceEachAndMarkedPublished() async throws {
-        let configuration = try AMQPConfiguration(url: try TestServices.requireAMQPURL(), connectionName: "test-events-spy")
-        let connection = AMQPConnection(configuration: configuration, topology: .payfleet())
-        let spy = "test-events-\(Fixture.unique())"
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await connection.run() }
-            defer { group.cancelAll() }
-            try await connection.waitUntilConnected(timeout: .seconds(10))
-            try await connection.declare(
-                AMQPTopology(
-                    queues: [.init(name: spy, quorum: false, durable: false)],
-                    bindings: [
-                        .init(queue: spy, exchange: Exchange.events, routingKey: RoutingKey.orderPaid),
-                        .init(queue: spy, exchange: Exchange.events, routingKey: RoutingKey.paymentCreated),
-                    ]))
-            let received = Mutex<[String: Int]>([:])
-            let consumer = try await connection.consume(queue: spy, prefetch: 50)
-            group.addTask {
-                for try await delivery in consumer {
-                    received.withLock { $0[delivery.messageID ?? "-", default: 0] += 1 }
-                    try await delivery.ack()
-                }
+        try await SpyQueue.with([RoutingKey.orderPaid, RoutingKey.paymentCreated]) { spied in
+            // Deliveries per message id: a double shows as 2.
+            let received = {
+                spied().reduce(into: [String: Int]()) { $0[$1.messageID ?? "-", default: 0] += 1 }
             }
-
             try await TestFleet.with(TestFleet.Role.standard + [.eventsWorker]) { fleet in
                 let paymentNos = ["EVA\(Fixture.unique())", "EVB\(Fixture.unique())"]
                 for paymentNo in paymentNos {
@@ -46,7 +26,7 @@ struct EventsWorkerTests {
                 let expected = paymentNos.flatMap { ["order.paid:ORD-\($0)", "payment.created:\($0)"] }
                 let deadline = ContinuousClock.now + .seconds(30)
                 while ContinuousClock.now < deadline,
-                    !received.withLock({ seen in expected.allSatisfy { seen[$0] != nil } })
+                    !expected.allSatisfy({ received()[$0] != nil })
                 {
                     try await Task.sleep(for: .milliseconds(100))
                 }
@@ -61,9 +41,9 @@ struct EventsWorkerTests {
                         """)
                 }
                 try await Fixture.waitFor("the marker event on the spy queue") {
-                    received.withLock { $0[marker] != nil }
+                    received()[marker] != nil
                 }
-                let seen = received.withLock { $0 }
+                let seen = received()
                 for messageID in expected {
                     #expect(seen[messageID] == 1, "\(messageID) published \(seen[messageID] ?? 0) times")
                 }
@@ -76,8 +56,6 @@ struct EventsWorkerTests {
                     }
                 }
             }
-            await consumer.cancel()
-            try await connection.deleteQueue(spy)
         }
     }
 }

@@ -1,10 +1,8 @@
-import AMQP
 import Foundation
 import PayFleetMessages
 import PayFleetRuntime
 import PayFleetTestSupport
 import PostgresNIO
-import Synchronization
 import Testing
 
 /// `payfleet reconcile` and payment-worker's daily schedule against the channel-sandbox's bills, built from its
@@ -63,38 +61,9 @@ struct ReconciliationTests {
             db, "SELECT count(*) FROM outbox WHERE routing_key = 'payment.query' AND payload->>'payment_no' = \(paymentNo)")
     }
 
-    /// Runs `body` with a spy queue bound to payfleet.events for `routingKey`; `received()` is every delivery's
-    /// body so far, duplicates included.
-    static func withSpy(
-        _ routingKey: String, _ body: (_ received: @escaping @Sendable () -> [String]) async throws -> Void
-    ) async throws {
-        let configuration = try AMQPConfiguration(url: try TestServices.requireAMQPURL(), connectionName: "test-reconciliation-spy")
-        let connection = AMQPConnection(configuration: configuration, topology: .payfleet())
-        let spy = "test-reconciliation-\(Fixture.unique())"
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await connection.run() }
-            defer { group.cancelAll() }
-            try await connection.waitUntilConnected(timeout: .seconds(10))
-            try await connection.declare(
-                AMQPTopology(
-                    queues: [.init(name: spy, quorum: false, durable: false)],
-                    bindings: [.init(queue: spy, exchange: Exchange.events, routingKey: routingKey)]))
-            let received = Mutex<[String]>([])
-            let consumer = try await connection.consume(queue: spy, prefetch: 50)
-            group.addTask {
-                for try await delivery in consumer {
-                    received.withLock { $0.append(String(decoding: delivery.body, as: UTF8.self)) }
-                    try await delivery.ack()
-                }
-            }
-            try await body { received.withLock { $0 } }
-            await consumer.cancel()
-            try await connection.deleteQueue(spy)
-        }
-    }
-
     @Test func wechatPayDayAgreesThenEveryPaymentDiffIsReportedAndTheRepairableOneRepairedOnce() async throws {
-        try await Self.withSpy(RoutingKey.reconciliationDiff) { announced in
+        try await SpyQueue.with([RoutingKey.reconciliationDiff]) { spied in
+            let announced = { spied().map(\.body) }
             try await TestFleet.with(Self.roles) { fleet in
                 let (day, noon) = Self.ownDay()
                 let run = Fixture.unique()
