@@ -24,31 +24,25 @@ struct SandboxControlRoutes: Sendable {
             let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
             return addBillEdit(body).response
         }
-        router.post("/sandbox/bills/created_at") { request, _ in
-            let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
-            guard let json = SandboxJSON.decode(body), let number = SandboxJSON.string(json, "out_trade_no"),
-                !number.isEmpty, let text = SandboxJSON.string(json, "created_at"),
-                let at = try? Date(text, strategy: .iso8601)
-            else {
-                return SandboxReply.error(
-                    400, "expected {\"out_trade_no\": …, \"created_at\": an ISO 8601 time, e.g. 2021-03-04T10:00:00Z}"
-                ).response
+        // A number and the time its order was created or its refund finished, for a test's bill day.
+        func postTime(_ path: String, number numberKey: String, time timeKey: String, _ record: @escaping @Sendable (String, Date) -> Void) {
+            router.post(RouterPath(path)) { request, _ in
+                let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
+                guard let json = SandboxJSON.decode(body), let number = SandboxJSON.string(json, numberKey),
+                    !number.isEmpty, let text = SandboxJSON.string(json, timeKey),
+                    let at = try? Date(text, strategy: .iso8601)
+                else {
+                    return SandboxReply.error(
+                        400, "expected {\"\(numberKey)\": …, \"\(timeKey)\": an ISO 8601 time, e.g. 2021-03-04T10:00:00Z}"
+                    ).response
+                }
+                record(number, at)
+                return SandboxReply.json(200, [numberKey: number, timeKey: text]).response
             }
-            ledger.bills.create(number, at: at)
-            return SandboxReply.json(200, ["out_trade_no": number, "created_at": text]).response
         }
-        router.post("/sandbox/bills/refunded_at") { request, _ in
-            let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
-            guard let json = SandboxJSON.decode(body), let number = SandboxJSON.string(json, "out_refund_no"),
-                !number.isEmpty, let text = SandboxJSON.string(json, "refunded_at"),
-                let at = try? Date(text, strategy: .iso8601)
-            else {
-                return SandboxReply.error(
-                    400, "expected {\"out_refund_no\": …, \"refunded_at\": an ISO 8601 time, e.g. 2021-03-04T11:00:00Z}"
-                ).response
-            }
-            ledger.bills.finishRefund(number, at: at)
-            return SandboxReply.json(200, ["out_refund_no": number, "refunded_at": text]).response
+        postTime("/sandbox/bills/created_at", number: "out_trade_no", time: "created_at") { ledger.bills.create($0, at: $1) }
+        postTime("/sandbox/bills/refunded_at", number: "out_refund_no", time: "refunded_at") {
+            ledger.bills.finishRefund($0, at: $1)
         }
         router.get("/sandbox/bills/edits") { _, _ in
             SandboxReply.json(200, ["edits": ledger.bills.all.map(\.json)]).response

@@ -248,4 +248,27 @@ struct WeChatPayV3SandboxTests {
             #expect(received.count == 4 && received[3].notification != nil)
         }
     }
+
+    @Test("bill times: created_at and refunded_at take a number and an ISO 8601 time, and refuse anything else")
+    func billTimes() async throws {
+        try await Harness.run { h in
+            for (path, numberKey, timeKey) in [
+                ("/sandbox/bills/created_at", "out_trade_no", "created_at"),
+                ("/sandbox/bills/refunded_at", "out_refund_no", "refunded_at"),
+            ] {
+                let (ok, echoed) = try await h.control(
+                    "POST", path, json: "{\"\(numberKey)\":\"PF1\",\"\(timeKey)\":\"2021-03-04T10:00:00Z\"}")
+                #expect(ok == 200)
+                #expect(echoed[numberKey] as? String == "PF1" && echoed[timeKey] as? String == "2021-03-04T10:00:00Z")
+                for bad in [
+                    "{\"\(numberKey)\":\"PF1\",\"\(timeKey)\":\"yesterday\"}", "{\"\(numberKey)\":\"\",\"\(timeKey)\":\"2021-03-04T10:00:00Z\"}",
+                    "{\"\(timeKey)\":\"2021-03-04T10:00:00Z\"}", "not json",
+                ] {
+                    let (status, reply) = try await h.control("POST", path, json: bad)
+                    #expect(status == 400, "\(bad)")
+                    #expect((reply["error"] as? String)?.contains(timeKey) == true, "\(reply)")
+                }
+            }
+        }
+    }
 }
