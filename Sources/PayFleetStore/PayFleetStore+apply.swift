@@ -50,12 +50,10 @@ extension PayFleetStore {
         var results = [Result<NotificationOutcome, any Error>?](repeating: nil, count: notifications.count)
         let succeeded = notifications.indices.filter { notifications[$0].kind == .succeeded }
         if succeeded.count > 1 {
-            let lockOrder = succeeded.sorted {
-                (notifications[$0].paymentNo, $0) < (notifications[$1].paymentNo, $1)
-            }
             do {
-                let answers = try await settleInOneStatement(lockOrder.map { notifications[$0] })
-                for (index, answer) in zip(lockOrder, answers) {
+                // The statement locks the payments in payment_no order itself.
+                let answers = try await settleInOneStatement(succeeded.map { notifications[$0] })
+                for (index, answer) in zip(succeeded, answers) {
                     guard let answer else { continue }
                     logOutcome(answer, of: notifications[index])
                     results[index] = .success(answer)
@@ -67,7 +65,7 @@ extension PayFleetStore {
             } catch {
                 logger.warning(
                     "group commit failed; applying its notifications one by one",
-                    metadata: ["notifications": "\(lockOrder.count)", "error": "\(error)"])
+                    metadata: ["notifications": "\(succeeded.count)", "error": "\(error)"])
             }
         }
         for index in notifications.indices where results[index] == nil {
