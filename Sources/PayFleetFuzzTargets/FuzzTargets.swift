@@ -17,6 +17,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case money
     /// Every channel's notification verifier on arbitrary headers and bodies: throws a ChannelError or returns.
     case verifiers
+    /// The JSON parser of the hot paths: a document it accepts, Foundation's JSONSerialization accepts too, with the same
+    /// structure, keys and strings (it may refuse more: duplicate keys, deep nesting).
+    case json
 
     /// Runs one input.
     public func run(_ input: [UInt8]) {
@@ -26,6 +29,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .alipayResponse: Self.alipayResponse(input)
         case .money: Self.money(input)
         case .verifiers: Self.verifiers(input)
+        case .json: Self.json(input)
         }
     }
 
@@ -68,6 +72,29 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             precondition(minor >= 0, "money: a negative amount was accepted")
             let formatted = Money.formatDecimal(minor, exponent: exponent)
             precondition((try? Money.parseDecimal(formatted, exponent: exponent)) == minor, "money: round trip")
+        }
+    }
+
+    static func json(_ input: [UInt8]) {
+        guard let value = try? JSONValue.parse(input) else { return }
+        guard let foundation = try? JSONSerialization.jsonObject(with: Data(input), options: [.fragmentsAllowed]) else {
+            fatalError("json: a document JSONValue accepts, JSONSerialization refuses")
+        }
+        precondition(sameShape(value, foundation), "json: JSONValue and JSONSerialization read different values")
+    }
+
+    static func sameShape(_ value: JSONValue, _ other: Any) -> Bool {
+        switch value {
+        case .null: return other is NSNull
+        case .bool(let flag): return (other as? Bool) == flag
+        case .number: return other is NSNumber
+        case .string(let text): return (other as? String) == text
+        case .array(let elements):
+            guard let others = other as? [Any], others.count == elements.count else { return false }
+            return zip(elements, others).allSatisfy { sameShape($0, $1) }
+        case .object(let members):
+            guard let others = other as? [String: Any], others.count == members.count else { return false }
+            return members.allSatisfy { member in others[member.key].map { sameShape(member.value, $0) } ?? false }
         }
     }
 

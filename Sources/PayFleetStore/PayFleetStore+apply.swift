@@ -112,7 +112,7 @@ extension PayFleetStore {
                 channelTradeNo: notification.channelTradeNo, amountMinor: notification.amountMinor,
                 currency: notification.currency, paidAt: notification.occurredAt)
         }
-        let events = try templates.map { try PayFleetJSON.jsonText($0) }
+        let events = templates.map { String(decoding: $0.encodedJSON(), as: UTF8.self) }
         let logger = self.logger
         let answers = try await withConnection { connection in
             let rows = try await connection.query(

@@ -20,7 +20,7 @@ public struct VerifiedMessage: Sendable {
     public init(_ notification: PaymentNotification) throws {
         routingKey = notification.routingKey
         messageID = notification.dedupKey
-        body = try PayFleetJSON.encode(notification)
+        body = notification.encodedJSON()
     }
 
     public init(_ notification: RefundNotification) throws {

@@ -35,7 +35,7 @@ public enum FulfilmentWorkerApp {
             if let problem = delivery.schemaProblem { return .reject(reason: problem) }
             let notification: PaymentNotification
             do {
-                notification = try PayFleetJSON.decode(PaymentNotification.self, from: delivery.body)
+                notification = try PaymentNotification(json: delivery.body)
             } catch {
                 return .reject(reason: "not a PaymentNotification: \(error)")
             }

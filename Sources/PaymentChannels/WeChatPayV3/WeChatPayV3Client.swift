@@ -390,6 +390,15 @@ public struct WeChatPayV3Client: Sendable {
         }
     }
 
+    private func decode<T: JSONObjectDecodable>(
+        _ type: T.Type, _ response: ChannelHTTPResponse, operation: String
+    ) throws(ChannelAPIError) -> T {
+        guard let reply = T.decode(response.body) else {
+            throw checks.malformed(operation, "the response body is not the JSON expected", response)
+        }
+        return reply
+    }
+
     private func unixSeconds(_ date: Date) -> Int64 {
         Int64(date.timeIntervalSince1970.rounded(.down))
     }

@@ -1,7 +1,13 @@
+import PayFleetMessages
+
 /// The decrypted resource of a `REFUND.*` notification (the fields PayFleet reads).
-struct WeChatPayV3Refund: Decodable {
-    struct Amount: Decodable {
+struct WeChatPayV3Refund: JSONObjectDecodable {
+    struct Amount: JSONObjectDecodable {
         var refund: Int64?
+
+        init(json: JSONValue) throws(JSONValue.FieldError) {
+            refund = try json.optionalInt64("refund")
+        }
     }
 
     var mchid: String?
@@ -13,13 +19,14 @@ struct WeChatPayV3Refund: Decodable {
     var successTime: String?
     var amount: Amount?
 
-    enum CodingKeys: String, CodingKey {
-        case mchid, amount
-        case outTradeNo = "out_trade_no"
-        case outRefundNo = "out_refund_no"
-        case refundID = "refund_id"
-        case transactionID = "transaction_id"
-        case refundStatus = "refund_status"
-        case successTime = "success_time"
+    init(json: JSONValue) throws(JSONValue.FieldError) {
+        mchid = try json.optionalString("mchid")
+        outTradeNo = try json.optionalString("out_trade_no")
+        outRefundNo = try json.optionalString("out_refund_no")
+        refundID = try json.optionalString("refund_id")
+        transactionID = try json.optionalString("transaction_id")
+        refundStatus = try json.optionalString("refund_status")
+        successTime = try json.optionalString("success_time")
+        amount = try json.optionalObject("amount").map { (object) throws(JSONValue.FieldError) in try Amount(json: object) }
     }
 }

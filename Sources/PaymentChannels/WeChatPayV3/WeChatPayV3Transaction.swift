@@ -1,9 +1,16 @@
+import PayFleetMessages
+
 /// A WeChat Pay v3 transaction (the fields PayFleet reads): the decrypted resource of a
 /// `TRANSACTION.*` notification and the body of a query reply share this schema.
-struct WeChatPayV3Transaction: Decodable {
-    struct Amount: Decodable {
+struct WeChatPayV3Transaction: JSONObjectDecodable {
+    struct Amount: JSONObjectDecodable {
         var total: Int64?
         var currency: String?
+
+        init(json: JSONValue) throws(JSONValue.FieldError) {
+            total = try json.optionalInt64("total")
+            currency = try json.optionalString("currency")
+        }
     }
 
     var mchid: String?
@@ -15,12 +22,14 @@ struct WeChatPayV3Transaction: Decodable {
     var successTime: String?
     var amount: Amount?
 
-    enum CodingKeys: String, CodingKey {
-        case mchid, appid, amount
-        case outTradeNo = "out_trade_no"
-        case transactionID = "transaction_id"
-        case tradeState = "trade_state"
-        case tradeStateDesc = "trade_state_desc"
-        case successTime = "success_time"
+    init(json: JSONValue) throws(JSONValue.FieldError) {
+        mchid = try json.optionalString("mchid")
+        appid = try json.optionalString("appid")
+        outTradeNo = try json.optionalString("out_trade_no")
+        transactionID = try json.optionalString("transaction_id")
+        tradeState = try json.optionalString("trade_state")
+        tradeStateDesc = try json.optionalString("trade_state_desc")
+        successTime = try json.optionalString("success_time")
+        amount = try json.optionalObject("amount").map { (object) throws(JSONValue.FieldError) in try Amount(json: object) }
     }
 }

@@ -71,16 +71,15 @@ extension WeChatPayV3Verifier {
                 channelTradeNo: refund.transactionID.flatMap { $0.isEmpty ? nil : $0 }))
     }
 
-    private func decode<T: Decodable>(
+    private func decode<T: JSONObjectDecodable>(
         _ type: T.Type, _ notification: WeChatPayV3Notification
     ) throws(ChannelError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(notification.plaintext.utf8))
-        } catch {
+        guard let resource = T.decode(notification.plaintext.utf8) else {
             throw .malformed(
                 "decrypted \(notification.eventType) resource is not the JSON expected",
                 detail: "notification \(notification.id)")
         }
+        return resource
     }
 
     private func time(_ text: String, field: String) throws(ChannelError) -> Date {

@@ -71,10 +71,7 @@ public struct WeChatPayV3Verifier: NotificationVerifier {
     }
 
     private func decrypt(_ body: [UInt8]) throws(ChannelError) -> WeChatPayV3Notification {
-        let envelope: WeChatPayV3Envelope
-        do {
-            envelope = try JSONDecoder().decode(WeChatPayV3Envelope.self, from: Data(body))
-        } catch {
+        guard let envelope = WeChatPayV3Envelope.decode(body) else {
             throw .malformed("WeChat Pay notification is not the JSON envelope expected")
         }
         guard let id = envelope.id, !id.isEmpty else { throw .malformed("notification has no id") }
