@@ -208,16 +208,7 @@ struct JSONParser {
             index += 1
             skipWhitespace()
             members.append(JSONMember(key: key, value: try value()))
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of the document") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(members)
-            } else {
-                throw fail("expected ',' or '}'")
-            }
+            if try closes(UInt8(ascii: "}")) { return .object(members) }
         }
     }
 
@@ -234,16 +225,23 @@ struct JSONParser {
         while true {
             skipWhitespace()
             elements.append(try value())
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of the document") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(elements)
-            } else {
-                throw fail("expected ',' or ']'")
-            }
+            if try closes(UInt8(ascii: "]")) { return .array(elements) }
+        }
+    }
+
+    /// After a member or an element: true when `bracket` closes the container (consumed), false after a comma.
+    mutating func closes(_ bracket: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw fail("unexpected end of the document") }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
+            return false
+        case bracket:
+            index += 1
+            return true
+        default:
+            throw fail("expected ',' or '\(Character(Unicode.Scalar(bracket)))'")
         }
     }
 
