@@ -19,10 +19,13 @@ enum Method {
     static let channelCloseOK: amqp_method_number_t = 0x0014_0029
     static let basicCancel: amqp_method_number_t = 0x003C_001E
     static let basicCancelOK: amqp_method_number_t = 0x003C_001F
+    static let basicPublish: amqp_method_number_t = 0x003C_0028
     static let basicReturn: amqp_method_number_t = 0x003C_0032
     static let basicDeliver: amqp_method_number_t = 0x003C_003C
     static let basicAck: amqp_method_number_t = 0x003C_0050
     static let basicNack: amqp_method_number_t = 0x003C_0078
+    /// The basic class, whose content header frames carry a message's properties.
+    static let basicClass: UInt16 = 0x003C
 }
 
 enum FrameType {

@@ -18,6 +18,8 @@ extension IOLoop {
         let limit = min(commands.count, Self.commandBatch)
         for index in 0..<limit {
             do throws(ConnectionFailure) {
+                // Buffered publishes go out before anything rabbitmq-c writes itself, so frames keep their order.
+                if case .publish = commands[index] {} else { try writeOutbound() }
                 try execute(commands[index])
             } catch {
                 backlog = Array(commands[(index + 1)...])
@@ -26,6 +28,17 @@ extension IOLoop {
         }
         if limit < commands.count {
             backlog = Array(commands[limit...])
+        }
+        try writeOutbound()
+    }
+
+    /// Writes the publishes buffered this turn in one go; a failure fails the connection (and, with it, every
+    /// publish awaiting its confirm).
+    func writeOutbound() throws(ConnectionFailure) {
+        guard !outbound.isEmpty else { return }
+        if let problem = outbound.write(to: socketFD, timeout: configuration.rpcTimeout) {
+            throw ConnectionFailure(
+                error: AMQPError(code: .connectionLost, message: "cannot send messages to RabbitMQ: \(problem)"))
         }
     }
 
@@ -173,6 +186,25 @@ extension IOLoop {
         properties._flags = amqp_flags_t(flags)
         let exchange = arena.bytes(request.exchange)
         let routingKey = arena.bytes(request.routingKey)
+        if !configuration.useTLS {
+            var method = amqp_basic_publish_t(ticket: 0, exchange: exchange, routing_key: routingKey, mandatory: 1, immediate: 0)
+            let frameMax = Int(amqp_get_frame_max(conn))
+            let encoded = message.body.withUnsafeBytes { body in
+                outbound.appendPublish(
+                    channel: Self.publishChannel, method: &method, properties: &properties, body: body, frameMax: frameMax)
+            }
+            guard encoded else {
+                // Nothing was sent: the connection is fine, this message is not.
+                request.reply.resume(
+                    returning: .failure(
+                        AMQPError(
+                            code: .protocolError,
+                            message: "cannot encode the message: an exchange or routing key over 255 bytes, or headers over \(Self.frameMax) bytes")))
+                return
+            }
+            registerPending(request)
+            return
+        }
         let status = message.body.withUnsafeBytes { raw in
             amqp_basic_publish(
                 conn, Self.publishChannel, exchange, routingKey, 1, 0, &properties,
@@ -184,8 +216,13 @@ extension IOLoop {
             request.reply.resume(returning: .failure(error))
             throw ConnectionFailure(error: error)
         }
+        registerPending(request)
+    }
+
+    /// The broker numbers the publishes on the channel from 1; its confirm names that number.
+    private func registerPending(_ request: PublishRequest) {
         pending[nextPublishSeq] = PendingPublish(
-            reply: request.reply, deadline: request.deadline, messageID: message.messageID,
+            reply: request.reply, deadline: request.deadline, messageID: request.message.messageID,
             exchange: request.exchange, routingKey: request.routingKey)
         nextPublishSeq += 1
     }

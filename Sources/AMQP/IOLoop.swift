@@ -116,6 +116,8 @@ final class IOLoop {
     var nextEpoch: UInt64 = 1
 
     var assembling: [amqp_channel_t: ContentAssembly] = [:]
+    /// Publishes encoded and not yet written (plain TCP): written once per turn of the loop.
+    let outbound = OutboundFrames()
     /// Declared on every connect: the initial topology and every one passed to `declare`.
     var topologies: [AMQPTopology] = []
     /// Commands taken from the queue and not executed yet when the connection failed.
@@ -346,6 +348,7 @@ final class IOLoop {
             self.conn = nil
         }
         socketFD = -1
+        outbound.bytes.removeAll(keepingCapacity: true)
         core.setConnected(false, lastError: [error.message, error.detail].compactMap { $0 }.joined(separator: ": "))
         failAllPending(
             AMQPError(

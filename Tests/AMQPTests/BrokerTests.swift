@@ -100,6 +100,45 @@ struct BrokerTests {
         }
     }
 
+    @Test func bodiesOfEverySizeArriveIntactAndAnUnencodablePublishFailsAlone() async throws {
+        let (topology, names) = AMQPTopology.testTopology("sizes")
+        // Empty, one byte, exactly one body frame (frame_max 131,072 less 8 bytes of framing), one byte over, 3 frames.
+        let sizes = [0, 1, 131_064, 131_065, 300_000]
+        try await withConnection(try IntegrationEnvironment.configuration(), topology: topology) { connection in
+            let tooLong = "test." + String(repeating: "k", count: 251)  // 256 bytes: over a short string's 255
+            let refused = await #expect(throws: AMQPError.self) {
+                try await connection.publish(message("too-long"), exchange: names.exchange, routingKey: tooLong)
+            }
+            #expect(refused?.code == .protocolError)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for size in sizes {
+                    group.addTask {
+                        let body = (0..<size).map { UInt8(truncatingIfNeeded: $0 % 251) }
+                        let outbound = AMQPOutboundMessage(
+                            body: body, messageID: "size-\(size)", type: "test.sizes", timestamp: Date(),
+                            headers: ["x-size": .int(Int64(size))])
+                        try await connection.publish(outbound, exchange: names.exchange, routingKey: "test.sizes")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let consumer = try await connection.consume(queue: names.queue, prefetch: 10)
+            var seen: [Int] = []
+            while seen.count < sizes.count, let delivery = try await nextDelivery(consumer) {
+                let id = try #require(delivery.messageID)
+                let size = try #require(Int(id.dropFirst(5)))
+                #expect(delivery.body == (0..<size).map { UInt8(truncatingIfNeeded: $0 % 251) })
+                #expect(delivery.headers["x-size"] == .int(Int64(size)))
+                seen.append(size)
+                try await delivery.ack()
+            }
+            #expect(seen.sorted() == sizes)
+            await consumer.cancel()
+            #expect(try await connection.queueInfo(names.queue).messageCount == 0)
+            await connection.deleteTestTopology(names)
+        }
+    }
+
     @Test func unroutableAndMissingExchangePublishesFailClearly() async throws {
         let (topology, names) = AMQPTopology.testTopology("unroutable")
         try await withConnection(try IntegrationEnvironment.configuration(), topology: topology) { connection in
