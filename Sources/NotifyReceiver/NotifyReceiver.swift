@@ -9,7 +9,8 @@ enum NotifyReceiver {
         // (docs/performance.md: 14% less CPU per notification than with the cooperative pool).
         RoleMain.runJobsOnEventLoops()
         let overrides = RoleMain.overrides(
-            from: Array(CommandLine.arguments.dropFirst()), allowed: ["--port": "receiver.port"])
+            from: Array(CommandLine.arguments.dropFirst()),
+            allowed: ["--port": "receiver.port", "--ops-port": "ops.port"])
         await RoleMain.run(role: "notify-receiver", overrides: overrides, build: NotifyReceiverApp.build(reader:))
     }
 }

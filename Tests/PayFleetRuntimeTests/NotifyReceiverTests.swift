@@ -7,7 +7,6 @@ import Logging
 import PayFleetMessages
 import PayFleetRuntime
 import PayFleetTestSupport
-import Prometheus
 import Synchronization
 import Testing
 
@@ -43,7 +42,7 @@ struct NotifyReceiverTests {
         let reader = try await sandboxReader()
         let app = NotifyReceiverApp.application(
             settings: ReceiverSettings(reader: reader), merchants: try MerchantRegistry(reader: reader),
-            publisher: publisher, registry: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
+            publisher: publisher, logger: Logger(label: "test"))
         try await app.test(.router) { client in
             try await body(client, SandboxNotifier(reader: reader))
         }
@@ -184,19 +183,31 @@ struct NotifyReceiverTests {
         #expect(publisher.messages.isEmpty)
     }
 
-    @Test func metricsCountRequestsByChannelAndOutcomeAndTimeVerifyAndPublish() async throws {
+    @Test func metricsCountRequestsByChannelAndOutcomeOnTheOpsPortOnlyNeverOnTheChannelsPort() async throws {
         let reader = try await Self.sandboxReader()
         // The process-wide registry the roles serve, as the receiver's process bootstraps it.
         let (logger, registry) = Observability.bootstrap(label: "test", reader: reader)
+        let publisher = RecordingPublisher()
         let app = NotifyReceiverApp.application(
             settings: ReceiverSettings(reader: reader), merchants: try MerchantRegistry(reader: reader),
-            publisher: RecordingPublisher(), registry: registry, logger: logger)
+            publisher: publisher, logger: logger)
         let sandbox = SandboxNotifier(reader: reader)
         try await app.test(.router) { client in
             let accepted = try sandbox.paymentSucceeded(
                 channel: .wechatpay, merchant: "demo", payment: .init(paymentNo: "PM1", amountMinor: 1))
             _ = try await Self.execute(client, accepted)
             _ = try await Self.execute(client, accepted, path: "/notify/wechatpay/nobody")
+            // The channels' port answers health probes but tells nobody about merchants and volumes.
+            let exposed = try await client.execute(uri: "/metrics", method: .get) { ($0.status, String(buffer: $0.body)) }
+            #expect(exposed.0 == .notFound)
+            #expect(!exposed.1.contains("payfleet_"))
+            let ready = try await client.execute(uri: "/health/ready", method: .get) { $0.status }
+            #expect(ready == .ok)
+        }
+        let ops = ProcessSettings(reader: reader, defaultOpsPort: 9100).opsServer(
+            role: "notify-receiver", registry: registry, broker: nil, logger: logger
+        ) { publisher.unavailableReason }
+        try await ops.test(.router) { client in
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains(#"payfleet_notify_requests_total{channel="wechatpay",outcome="accepted"}"#))
             #expect(metrics.contains(#"payfleet_notify_requests_total{channel="wechatpay",outcome="unknown_merchant"}"#))

@@ -106,14 +106,11 @@ public final class TestFleet: Sendable {
     /// worker role run side by side as separate processes; the receiver and the sandbox have one.
     @discardableResult
     public func start(_ role: Role, arguments: [String] = [], instance: Int = 0) async throws -> FleetProcess {
-        let port: Int
-        switch role {
-        case .receiver: port = receiverPort
-        case .sandbox: port = sandboxPort
-        default: port = try FreePort.pick()
-        }
+        // The port of its /health/* and /metrics: the ops port of every role (the receiver's channels' port serves
+        // no /metrics), the sandbox's one port.
+        let port = role == .sandbox ? sandboxPort : try FreePort.pick()
         precondition(instance == 0 || (role != .receiver && role != .sandbox), "one \(role.rawValue) per fleet")
-        let args = role == .receiver || role == .sandbox ? arguments : arguments + ["--ops-port", "\(port)"]
+        let args = role == .sandbox ? arguments : arguments + ["--ops-port", "\(port)"]
         let process = try FleetProcess(role.rawValue, arguments: args, environment: environment, logDirectory: directory)
         processes.withLock { $0[Key(role: role, instance: instance)] = (process, port) }
         try await waitReady(role, instance: instance, timeout: .seconds(30))
@@ -147,7 +144,7 @@ public final class TestFleet: Sendable {
         return total
     }
 
-    /// `GET /health/ready` of `role`'s HTTP port: its status code.
+    /// `GET /health/ready` of `role`'s ops port (the sandbox's port): its status code.
     public func readiness(_ role: Role, instance: Int = 0) async throws -> Int {
         guard let port = processes.withLock({ $0[Key(role: role, instance: instance)]?.1 }) else {
             throw TestServicesError("\(role.rawValue) is not running")

@@ -1,11 +1,14 @@
+import AMQP
 import Configuration
+import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
 /// What every role's process shares: its ops port and its shutdown bound.
 ///
-/// Keys: `ops.host` (default 127.0.0.1), `ops.port` (the worker's `/health/*` and
+/// Keys: `ops.host` (default 127.0.0.1), `ops.port` (the role's `/health/*` and
 /// `/metrics` port; each role has its own default, 0 picks a free one),
 /// `shutdown.grace_seconds` (default 25: after SIGTERM, in-flight work gets this long to
 /// finish and be acked before the process cancels it).
@@ -19,6 +22,23 @@ public struct ProcessSettings: Sendable {
         opsPort = reader.int(forKey: "ops.port", default: defaultOpsPort)
         shutdownGrace = .seconds(reader.int(forKey: "shutdown.grace_seconds", default: 25))
     }
+
+    /// The ops server on `ops.host:ops.port`: `/health/live`, `/health/ready` (`ready` says what is missing) and
+    /// `/metrics` (with `broker`, its connection state too).
+    public func opsServer(
+        role: String, registry: PrometheusCollectorRegistry, broker: AMQPConnection?, logger: Logger,
+        ready: @escaping @Sendable () -> String?
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        OpsRoutes.add(to: router, registry: registry, broker: broker, ready: ready)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(opsHost, port: opsPort), serverName: "payfleet-\(role)"),
+            logger: logger)
+    }
+
+    /// Where the ops server listens, for the role's "configured" log line.
+    public var opsAddress: String { "\(opsHost):\(opsPort)" }
 
     /// One ServiceGroup, dependencies first: it shuts down in reverse order, so the consumer
     /// drains and acks before the broker connection and the database pool close.

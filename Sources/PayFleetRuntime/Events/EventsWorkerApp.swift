@@ -1,6 +1,5 @@
 import AMQP
 import Configuration
-import Hummingbird
 import Logging
 import PayFleetStore
 import ServiceLifecycle
@@ -25,16 +24,13 @@ public enum EventsWorkerApp {
             store: PayFleetStore(client: client, logger: logger), connection: connection, settings: settings,
             publishTimeout: amqp.publishTimeout, logger: logger)
 
-        let router = Router()
-        OpsRoutes.add(to: router, registry: registry, broker: connection, ready: { connection.isConnected ? nil : "broker not connected" })
-        let ops = Application(
-            router: router,
-            configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),
-            logger: logger)
+        let ops = process.opsServer(role: role, registry: registry, broker: connection, logger: logger) {
+            connection.isConnected ? nil : "broker not connected"
+        }
         logger.info(
             "\(role) configured",
             metadata: [
-                "batch_size": "\(settings.batchSize)", "ops": "\(process.opsHost):\(process.opsPort)",
+                "batch_size": "\(settings.batchSize)", "ops": "\(process.opsAddress)",
                 "postgres": "\(postgres.redactedURL)", "amqp": "\(amqp.configuration.redactedURL)",
             ])
         return process.serviceGroup([client, connection, relay, ops], logger: logger)

@@ -9,7 +9,7 @@ import Synchronization
 /// Live answers 200 while the process serves HTTP at all; ready answers 200 only while every
 /// dependency the role needs is connected (`ready` decides), else 503 with the reason.
 public enum OpsRoutes {
-    /// With `broker`, `/metrics` also reports `payfleet_broker_connected` (1 or 0) and
+    /// All three, on an ops port. With `broker`, `/metrics` also reports `payfleet_broker_connected` (1 or 0) and
     /// `payfleet_broker_connects_total` (the first connect and every reconnect) as of the scrape.
     public static func add<Context: RequestContext>(
         to router: Router<Context>,
@@ -17,9 +17,15 @@ public enum OpsRoutes {
         broker: AMQPConnection? = nil,
         ready: @escaping @Sendable () -> String?
     ) {
-        let connected = Gauge(label: "payfleet_broker_connected")
-        let connects = Counter(label: "payfleet_broker_connects_total")
-        let reported = Mutex(0)
+        addHealth(to: router, ready: ready)
+        addMetrics(to: router, registry: registry, broker: broker)
+    }
+
+    /// `/health/live` and `/health/ready` alone: what a port facing the internet may answer (a load balancer
+    /// probes it), where `/metrics` (merchants, volumes, outcomes) would tell strangers too much.
+    public static func addHealth<Context: RequestContext>(
+        to router: Router<Context>, ready: @escaping @Sendable () -> String?
+    ) {
         router.get("/health/live") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: .init(string: "live\n")))
         }
@@ -31,6 +37,14 @@ public enum OpsRoutes {
             }
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: .init(string: "ready\n")))
         }
+    }
+
+    static func addMetrics<Context: RequestContext>(
+        to router: Router<Context>, registry: PrometheusCollectorRegistry, broker: AMQPConnection?
+    ) {
+        let connected = Gauge(label: "payfleet_broker_connected")
+        let connects = Counter(label: "payfleet_broker_connects_total")
+        let reported = Mutex(0)
         router.get("/metrics") { _, _ in
             if let broker {
                 connected.record(broker.isConnected ? 1 : 0)

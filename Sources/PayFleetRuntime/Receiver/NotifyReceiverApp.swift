@@ -5,8 +5,8 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
-/// The notify-receiver process: the HTTP server for channels' notifications and the broker
-/// connection it publishes on. No database.
+/// The notify-receiver process: the HTTP server for channels' notifications, the broker
+/// connection it publishes on, and its ops server (`/metrics` there only). No database.
 public enum NotifyReceiverApp {
     /// Everything the process runs, built from configuration (see ``ReceiverSettings``,
     /// ``AMQPSettings``, ``MerchantRegistry``, ``ProcessSettings``).
@@ -20,24 +20,27 @@ public enum NotifyReceiverApp {
         }
         let connection = AMQPConnection(configuration: amqp.configuration, topology: amqp.topology, logger: logger)
         let publisher = AMQPNotificationPublisher(connection: connection, timeout: amqp.publishTimeout)
-        let app = application(
-            settings: settings, merchants: merchants, publisher: publisher, registry: registry, logger: logger)
+        let process = ProcessSettings(reader: reader, defaultOpsPort: 9100)
+        let app = application(settings: settings, merchants: merchants, publisher: publisher, logger: logger)
+        let ops = process.opsServer(role: "notify-receiver", registry: registry, broker: connection, logger: logger) {
+            publisher.unavailableReason
+        }
         logger.info(
             "notify-receiver configured",
             metadata: [
-                "listen": "\(settings.host):\(settings.port)", "merchants": "\(merchants.count)",
-                "amqp": "\(amqp.configuration.redactedURL)",
+                "listen": "\(settings.host):\(settings.port)", "ops": "\(process.opsAddress)",
+                "merchants": "\(merchants.count)", "amqp": "\(amqp.configuration.redactedURL)",
             ])
-        return ProcessSettings(reader: reader, defaultOpsPort: settings.port).serviceGroup([connection, app], logger: logger)
+        return process.serviceGroup([connection, app, ops], logger: logger)
     }
 
-    /// The HTTP application alone, for tests that drive it with HummingbirdTesting.
+    /// The channels' HTTP application alone (`/notify/<channel>/<merchant>` and `/health/*`, never `/metrics`: this
+    /// port faces the internet), for tests that drive it with HummingbirdTesting.
     public static func application(
-        settings: ReceiverSettings, merchants: MerchantRegistry, publisher: any NotificationPublisher,
-        registry: PrometheusCollectorRegistry, logger: Logger
+        settings: ReceiverSettings, merchants: MerchantRegistry, publisher: any NotificationPublisher, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
-        OpsRoutes.add(to: router, registry: registry, ready: { publisher.unavailableReason })
+        OpsRoutes.addHealth(to: router, ready: { publisher.unavailableReason })
         NotifyController(merchants: merchants, publisher: publisher, maxBodyBytes: settings.maxBodyBytes, logger: logger)
             .addRoutes(to: router)
         return Application(

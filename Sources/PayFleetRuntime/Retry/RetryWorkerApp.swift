@@ -1,6 +1,5 @@
 import AMQP
 import Configuration
-import Hummingbird
 import Logging
 import PayFleetStore
 import ServiceLifecycle
@@ -25,17 +24,14 @@ public enum RetryWorkerApp {
         let relay = RetryRelay(
             store: store, connection: connection, settings: retry, publishTimeout: amqp.publishTimeout, logger: logger)
 
-        let router = Router()
-        OpsRoutes.add(to: router, registry: registry, broker: connection, ready: { connection.isConnected ? nil : "broker not connected" })
-        let ops = Application(
-            router: router,
-            configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),
-            logger: logger)
+        let ops = process.opsServer(role: role, registry: registry, broker: connection, logger: logger) {
+            connection.isConnected ? nil : "broker not connected"
+        }
         logger.info(
             "\(role) configured",
             metadata: [
                 "batch_size": "\(retry.batchSize)", "poll_interval": "\(retry.pollInterval)",
-                "ops": "\(process.opsHost):\(process.opsPort)", "postgres": "\(postgres.redactedURL)",
+                "ops": "\(process.opsAddress)", "postgres": "\(postgres.redactedURL)",
                 "amqp": "\(amqp.configuration.redactedURL)",
             ])
         return process.serviceGroup([client, connection, relay, ops], logger: logger)

@@ -1,6 +1,5 @@
 import AMQP
 import Configuration
-import Hummingbird
 import Logging
 import PayFleetStore
 import PostgresNIO
@@ -31,18 +30,13 @@ enum WorkerProcess {
             logger: logger, handler: handler(store))
 
         let database = DatabaseProbe(store: store, logger: logger)
-        let router = Router()
-        OpsRoutes.add(to: router, registry: registry, broker: connection, ready: {
+        let ops = process.opsServer(role: role, registry: registry, broker: connection, logger: logger) {
             connection.isConnected ? database.problem : "broker not connected"
-        })
-        let ops = Application(
-            router: router,
-            configuration: .init(address: .hostname(process.opsHost, port: process.opsPort), serverName: "payfleet-\(role)"),
-            logger: logger)
+        }
         logger.info(
             "\(role) configured",
             metadata: [
-                "queue": "\(queue)", "concurrency": "\(worker.concurrency)", "ops": "\(process.opsHost):\(process.opsPort)",
+                "queue": "\(queue)", "concurrency": "\(worker.concurrency)", "ops": "\(process.opsAddress)",
                 "postgres": "\(postgres.redactedURL)", "amqp": "\(amqp.configuration.redactedURL)",
             ])
         return process.serviceGroup([client, connection, database, consumer] + services(store, logger) + [ops], logger: logger)
