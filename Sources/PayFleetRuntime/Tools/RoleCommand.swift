@@ -1,22 +1,10 @@
 import Configuration
 import Foundation
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 
 /// Runs a role's ServiceGroup until SIGTERM/SIGINT, turning start-up errors into one clear
 /// line on stderr and exit status 1 (no stack dump for a missing setting or key file).
 public enum RoleMain {
-    /// Makes NIO's event loops Swift concurrency's global executor, so that a task resumed by I/O runs on the loop
-    /// that did the I/O instead of hopping to the cooperative pool and back. For roles whose tasks never block
-    /// and spend little CPU each (the receiver: ~50 µs of verify, decrypt and JSON per request); not for roles that
-    /// parse bills or call slow code on their tasks. Call it first thing in `main`, on the main thread, once.
-    public static func runJobsOnEventLoops() {
-        if !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
-            FileHandle.standardError.write(Data("Swift concurrency keeps its own thread pool: NIO could not take it over\n".utf8))
-        }
-    }
-
     public static func run(
         role: String, overrides: [AbsoluteConfigKey: ConfigValue] = [:],
         build: (ConfigReader) async throws -> ServiceGroup
